@@ -1,0 +1,3 @@
+import CSnappy
+import CZlib
+import CZstd

@@ -1,0 +1,4 @@
+import CLibPQ
+
+/// The libpq version this module is linked against.
+public var libpqVersion: Int { Int(PQlibVersion()) }

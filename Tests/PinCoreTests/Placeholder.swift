@@ -1,0 +1,4 @@
+import Testing
+@testable import PinCore
+
+@Test func exitCodes() { #expect(ExitStatus.dataError.rawValue == 65) }
