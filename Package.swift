@@ -59,5 +59,6 @@ let package = Package(
         .executableTarget(name: "pin-emulate", dependencies: ["PinCore"], swiftSettings: strict),
 
         .testTarget(name: "PinCoreTests", dependencies: ["PinCore"], resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "PinPostgresTests", dependencies: ["PinPostgres"], swiftSettings: strict),
     ]
 )

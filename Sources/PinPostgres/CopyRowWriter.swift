@@ -1,0 +1,235 @@
+import CLibPQ
+
+/// Streams rows into a running `COPY … FROM STDIN` (text format). Rows are encoded into a buffer and sent
+/// in chunks of `Options.copyChunkSize` bytes. Obtain one from `PostgresConnection.copyIn`.
+///
+/// Each row is written atomically: if a value cannot be encoded (a NUL byte in text, which PostgreSQL cannot
+/// store), `writeRow` throws a `PostgresError` of kind `.invalidValue` naming the column, nothing of that row
+/// is sent, and the COPY can go on with the next row.
+public final class CopyRowWriter {
+    /// Column names, used to name the column in value errors and to check the number of values per row.
+    public let columns: [String]
+    /// Rows accepted so far (buffered or sent).
+    public private(set) var rowCount: Int64 = 0
+    /// Bytes handed to libpq so far.
+    public private(set) var bytesSent: Int64 = 0
+
+    private let connection: PostgresConnection
+    private let chunkSize: Int
+    private var buffer: [UInt8] = []
+
+    init(connection: PostgresConnection, columns: [String], chunkSize: Int) {
+        self.connection = connection
+        self.columns = columns
+        self.chunkSize = max(chunkSize, 1024)
+        buffer.reserveCapacity(self.chunkSize + 64 * 1024)
+    }
+
+    /// Appends one row; `body` appends its values in column order.
+    public func writeRow(_ body: (inout CopyRow) throws -> Void) throws {
+        var row = CopyRow(columns: columns, bytes: [])
+        swap(&row.bytes, &buffer)
+        let start = row.bytes.count
+        do {
+            try body(&row)
+            try row.finish()
+        } catch {
+            row.bytes.removeLast(row.bytes.count - start)
+            swap(&row.bytes, &buffer)
+            throw error
+        }
+        swap(&row.bytes, &buffer)
+        rowCount += 1
+        if buffer.count >= chunkSize { try flush() }
+    }
+
+    /// Appends one row from parameter-style values (`nil` is NULL).
+    public func writeRow(_ values: [PostgresValue?]) throws(PostgresError) {
+        do {
+            try writeRow { row in
+                for value in values { try row.append(value) }
+            }
+        } catch let error as PostgresError {
+            throw error
+        } catch {
+            throw PostgresError(kind: .protocolViolation, message: "unexpected error \(type(of: error))")
+        }
+    }
+
+    /// Sends the buffered rows to libpq.
+    func flush() throws(PostgresError) {
+        guard !buffer.isEmpty else { return }
+        let status = buffer.withUnsafeBytes { bytes in
+            PQputCopyData(connection.handle, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(bytes.count))
+        }
+        guard status == 1 else { throw connection.connectionError() }
+        bytesSent += Int64(buffer.count)
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// The values of one COPY row being written; append one value per column, in order.
+public struct CopyRow {
+    let columns: [String]
+    var bytes: [UInt8]
+    private var count = 0
+
+    init(columns: [String], bytes: [UInt8]) {
+        self.columns = columns
+        self.bytes = bytes
+    }
+
+    public mutating func appendNull() {
+        separate()
+        bytes.append(UInt8(ascii: "\\"))
+        bytes.append(UInt8(ascii: "N"))
+    }
+
+    public mutating func append(_ value: String?) throws(PostgresError) {
+        guard let value else { return appendNull() }
+        separate()
+        try appendEscaped(value)
+    }
+
+    public mutating func append(_ value: Int64?) {
+        guard let value else { return appendNull() }
+        separate()
+        appendDecimal(value)
+    }
+
+    public mutating func append(_ value: Int32?) {
+        append(value.map(Int64.init))
+    }
+
+    public mutating func append(_ value: Bool?) {
+        guard let value else { return appendNull() }
+        separate()
+        bytes.append(value ? UInt8(ascii: "t") : UInt8(ascii: "f"))
+    }
+
+    /// A `text[]` value; an empty list is `{}`, not NULL.
+    public mutating func append(_ value: [String]?) throws(PostgresError) {
+        guard let value else { return appendNull() }
+        separate()
+        bytes.append(UInt8(ascii: "{"))
+        for (index, item) in value.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            try appendArrayItem(item)
+        }
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    /// A `bytea` value (any bytes, NUL included).
+    public mutating func append(bytea value: [UInt8]?) {
+        guard let value else { return appendNull() }
+        separate()
+        // The text form is \x<hex>; the backslash itself is escaped for COPY.
+        bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\"), UInt8(ascii: "x")])
+        PostgresArrayLiteral.appendHex(value, to: &bytes)
+    }
+
+    public mutating func append(_ value: PostgresValue?) throws(PostgresError) {
+        switch value {
+        case nil: appendNull()
+        case .text(let text): try append(text)
+        case .int(let number): append(number)
+        case .bool(let flag): append(flag)
+        case .bytea(let data): append(bytea: data)
+        case .double, .textArray:
+            separate()
+            try appendEscaped(bytes: value!.textRepresentation)
+        }
+    }
+
+    mutating func finish() throws(PostgresError) {
+        if !columns.isEmpty, count != columns.count {
+            throw PostgresError(
+                kind: .invalidValue, message: "row has \(count) values but the COPY has \(columns.count) columns")
+        }
+        bytes.append(UInt8(ascii: "\n"))
+    }
+
+    // MARK: - Encoding
+
+    private mutating func separate() {
+        if count > 0 { bytes.append(UInt8(ascii: "\t")) }
+        count += 1
+    }
+
+    private var columnName: String {
+        count - 1 < columns.count ? columns[count - 1] : "column \(count)"
+    }
+
+    private func nulError() -> PostgresError {
+        PostgresError(
+            kind: .invalidValue,
+            message: "column \"\(columnName)\" contains a NUL byte (0x00), which PostgreSQL text cannot store",
+            column: columnName)
+    }
+
+    private mutating func appendEscaped(_ value: String) throws(PostgresError) {
+        var value = value
+        let clean = value.withUTF8 { utf8 in appendEscaped(utf8) }
+        if !clean { throw nulError() }
+    }
+
+    private mutating func appendEscaped(bytes value: [UInt8]) throws(PostgresError) {
+        let clean = value.withUnsafeBufferPointer { appendEscaped($0) }
+        if !clean { throw nulError() }
+    }
+
+    /// COPY text escaping; returns false on a NUL byte.
+    private mutating func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        bytes.reserveCapacity(bytes.count + utf8.count + 16)
+        for byte in utf8 {
+            switch byte {
+            case 0: return false
+            case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "\\"))
+            case UInt8(ascii: "\t"): bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "t"))
+            case UInt8(ascii: "\n"): bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "n"))
+            case UInt8(ascii: "\r"): bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "r"))
+            default: bytes.append(byte)
+            }
+        }
+        return true
+    }
+
+    /// One quoted array element: array escaping (`\"`, `\\`) and then COPY escaping.
+    private mutating func appendArrayItem(_ item: String) throws(PostgresError) {
+        var item = item
+        var quoted: [UInt8] = [UInt8(ascii: "\"")]
+        let clean = item.withUTF8 { utf8 -> Bool in
+            quoted.reserveCapacity(utf8.count + 8)
+            for byte in utf8 {
+                if byte == 0 { return false }
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { quoted.append(UInt8(ascii: "\\")) }
+                quoted.append(byte)
+            }
+            return true
+        }
+        if !clean { throw nulError() }
+        quoted.append(UInt8(ascii: "\""))
+        _ = quoted.withUnsafeBufferPointer { appendEscaped($0) }
+    }
+
+    private mutating func appendDecimal(_ value: Int64) {
+        if value == 0 {
+            bytes.append(UInt8(ascii: "0"))
+            return
+        }
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var length = 0
+        withUnsafeMutableBytes(of: &digits) { digitBytes in
+            while magnitude > 0 {
+                digitBytes[length] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                length += 1
+            }
+            for index in stride(from: length - 1, through: 0, by: -1) { bytes.append(digitBytes[index]) }
+        }
+    }
+}
