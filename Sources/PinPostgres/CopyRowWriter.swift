@@ -178,38 +178,59 @@ public struct CopyRow {
         if !clean { throw nulError() }
     }
 
-    /// COPY text escaping; returns false on a NUL byte.
+    /// COPY text escaping; returns false on a NUL byte. Runs without special bytes are copied in bulk.
     private mutating func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
-        bytes.reserveCapacity(bytes.count + utf8.count + 16)
-        for byte in utf8 {
+        var runStart = 0
+        for index in 0..<utf8.count {
+            let byte = utf8[index]
+            // Fast rejection: every special byte is below 0x5D and most text bytes are letters above it.
+            if byte > UInt8(ascii: "\\") { continue }
+            let escape: UInt8
             switch byte {
             case 0: return false
-            case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "\\"))
-            case UInt8(ascii: "\t"): bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "t"))
-            case UInt8(ascii: "\n"): bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "n"))
-            case UInt8(ascii: "\r"): bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "r"))
-            default: bytes.append(byte)
+            case UInt8(ascii: "\\"): escape = UInt8(ascii: "\\")
+            case UInt8(ascii: "\t"): escape = UInt8(ascii: "t")
+            case UInt8(ascii: "\n"): escape = UInt8(ascii: "n")
+            case UInt8(ascii: "\r"): escape = UInt8(ascii: "r")
+            default: continue
             }
+            if index > runStart { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index])) }
+            bytes.append(UInt8(ascii: "\\"))
+            bytes.append(escape)
+            runStart = index + 1
         }
+        if utf8.count > runStart { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
         return true
     }
 
-    /// One quoted array element: array escaping (`\"`, `\\`) and then COPY escaping.
+    /// One quoted array element: array escaping (`\"`, `\\`), then COPY escaping of the result, in one pass.
     private mutating func appendArrayItem(_ item: String) throws(PostgresError) {
         var item = item
-        var quoted: [UInt8] = [UInt8(ascii: "\"")]
+        bytes.append(UInt8(ascii: "\""))
         let clean = item.withUTF8 { utf8 -> Bool in
-            quoted.reserveCapacity(utf8.count + 8)
-            for byte in utf8 {
-                if byte == 0 { return false }
-                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { quoted.append(UInt8(ascii: "\\")) }
-                quoted.append(byte)
+            var runStart = 0
+            for index in 0..<utf8.count {
+                let byte = utf8[index]
+                if byte > UInt8(ascii: "\\") { continue }
+                let escaped: StaticString
+                switch byte {
+                case 0: return false
+                case UInt8(ascii: "\""): escaped = #"\\""#  // array \" , COPY-escaped backslash
+                case UInt8(ascii: "\\"): escaped = #"\\\\"#  // array \\ , each backslash COPY-escaped
+                case UInt8(ascii: "\t"): escaped = #"\t"#
+                case UInt8(ascii: "\n"): escaped = #"\n"#
+                case UInt8(ascii: "\r"): escaped = #"\r"#
+                default: continue
+                }
+                if index > runStart { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index])) }
+                escaped.withUTF8Buffer { bytes.append(contentsOf: $0) }
+                runStart = index + 1
             }
+            if utf8.count > runStart { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
             return true
         }
         if !clean { throw nulError() }
-        quoted.append(UInt8(ascii: "\""))
-        _ = quoted.withUnsafeBufferPointer { appendEscaped($0) }
+        bytes.append(UInt8(ascii: "\""))
     }
 
     private mutating func appendDecimal(_ value: Int64) {
