@@ -1,7 +1,7 @@
 import ArgumentParser
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public enum LogLevel: String, ExpressibleByArgument, Sendable, Comparable, CaseIterable {
@@ -50,7 +50,8 @@ public struct StderrLogger: Sendable {
             line = "\(time) \(eventLevel.rawValue.uppercased()) \(tool): \(message())"
             for (key, value) in fields { line += " \(key)=\(value)" }
         case .json:
-            line = "{\"time\":\(JSONText.quoted(time)),\"level\":\"\(eventLevel.rawValue)\",\"tool\":\(JSONText.quoted(tool)),\"msg\":\(JSONText.quoted(message()))"
+            line =
+                "{\"time\":\(JSONText.quoted(time)),\"level\":\"\(eventLevel.rawValue)\",\"tool\":\(JSONText.quoted(tool)),\"msg\":\(JSONText.quoted(message()))"
             for (key, value) in fields { line += ",\(JSONText.quoted(key)):\(JSONText.quoted(value))" }
             line += "}"
         }
