@@ -13,7 +13,8 @@ public final class PinSink {
     /// `table` must be a plain SQL identifier (letters, digits, `_`) short enough for the derived names.
     public init(connection: PostgresConnection, table: String = "pins") throws(PostgresError) {
         let allowed = table.utf8.allSatisfy { byte in
-            (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+            (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+                || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
                 || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "_")
         }
         guard allowed, let first = table.utf8.first, !(first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")),
@@ -21,7 +22,8 @@ public final class PinSink {
         else {
             throw PostgresError(
                 kind: .invalidValue,
-                message: "table name must be letters, digits and underscores, not start with a digit, at most 54 characters")
+                message:
+                    "table name must be letters, digits and underscores, not start with a digit, at most 54 characters")
         }
         self.connection = connection
         self.table = table
@@ -137,7 +139,9 @@ public final class PinSink {
             "SELECT \"partition\", next_offset FROM \(offsets) WHERE topic = $1", [.text(topic)])
         var result: [Int32: Int64] = [:]
         for row in rows {
-            guard let partition = try row.int64("partition"), let offset = try row.int64("next_offset") else { continue }
+            guard let partition = try row.int64("partition"), let offset = try row.int64("next_offset") else {
+                continue
+            }
             result[Int32(truncatingIfNeeded: partition)] = offset
         }
         return result
@@ -156,7 +160,8 @@ public final class PinSink {
             if !batch.rows.isEmpty {
                 // Session-lifetime staging table, emptied at every commit; recreated after a reconnect.
                 try db.execute(
-                    "CREATE TEMP TABLE IF NOT EXISTS \(staging) (seq bigint, \(Self.stagingColumnTypes)) ON COMMIT DELETE ROWS")
+                    "CREATE TEMP TABLE IF NOT EXISTS \(staging) (seq bigint, \(Self.stagingColumnTypes)) ON COMMIT DELETE ROWS"
+                )
                 let stagingColumns = ["seq"] + PinRow.columns
                 let copySQL = "COPY \(staging) (\(stagingColumns.joined(separator: ", "))) FROM STDIN"
                 copied = try db.copyIn(sql: copySQL, columns: stagingColumns) { writer in

@@ -37,7 +37,9 @@ enum PostgresArrayLiteral {
             guard let equals = bytes.firstIndex(of: UInt8(ascii: "=")) else { return nil }
             index = equals + 1
         }
-        guard index < bytes.count, bytes[index] == UInt8(ascii: "{"), bytes.last == UInt8(ascii: "}") else { return nil }
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "{"), bytes.last == UInt8(ascii: "}") else {
+            return nil
+        }
         index += 1
         let end = bytes.count - 1
         var items: [String?] = []

@@ -6,7 +6,8 @@ extension PostgresConnection {
     @discardableResult
     public func copyIn(table: String, columns: [String], _ body: (CopyRowWriter) throws -> Void) throws -> Int64 {
         let columnList = columns.map { Self.quoted(identifier: $0) }.joined(separator: ", ")
-        return try copyIn(sql: "COPY \(Self.quoted(identifier: table)) (\(columnList)) FROM STDIN", columns: columns, body)
+        return try copyIn(
+            sql: "COPY \(Self.quoted(identifier: table)) (\(columnList)) FROM STDIN", columns: columns, body)
     }
 
     /// Runs a `COPY … FROM STDIN` statement (text format) and streams the rows `body` writes. `columns` names

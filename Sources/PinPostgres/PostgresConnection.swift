@@ -84,7 +84,8 @@ public final class PostgresConnection {
             let bytes = parameter.textRepresentation
             if bytes.contains(0) {
                 throw PostgresError(
-                    kind: .invalidValue, message: "parameter $\(index + 1) contains a NUL byte (0x00), which PostgreSQL text cannot store",
+                    kind: .invalidValue,
+                    message: "parameter $\(index + 1) contains a NUL byte (0x00), which PostgreSQL text cannot store",
                     column: "$\(index + 1)")
             }
             offsets.append(buffer.count)
@@ -224,7 +225,8 @@ public final class PostgresConnection {
         let broken = !isHealthy
         guard let sqlState = field("C") else {
             let message = secrets.scrub(String(cString: PQresultErrorMessage(result)))
-            return PostgresError(kind: broken ? .connection : .protocolViolation, message: message, connectionBroken: broken)
+            return PostgresError(
+                kind: broken ? .connection : .protocolViolation, message: message, connectionBroken: broken)
         }
         return PostgresError(
             kind: .server, message: field("M") ?? "", sqlState: sqlState, severity: field("V") ?? field("S"),
@@ -233,7 +235,8 @@ public final class PostgresConnection {
 
     func connectionError() -> PostgresError {
         PostgresError(
-            kind: .connection, message: secrets.scrub(String(cString: PQerrorMessage(handle))), connectionBroken: !isHealthy)
+            kind: .connection, message: secrets.scrub(String(cString: PQerrorMessage(handle))),
+            connectionBroken: !isHealthy)
     }
 
     /// Leaves a COPY state we did not ask for, and discards remaining results.

@@ -21,7 +21,8 @@ extension PinPostgresTests {
         func makeTable(_ db: PostgresConnection, primaryKey: Bool = false) throws -> String {
             let table = TestDatabase.uniqueName("copy")
             try db.execute(
-                "CREATE TABLE \(table) (id bigint\(primaryKey ? " PRIMARY KEY" : ""), t text, tags text[], b boolean, n bigint)")
+                "CREATE TABLE \(table) (id bigint\(primaryKey ? " PRIMARY KEY" : ""), t text, tags text[], b boolean, n bigint)"
+            )
             return table
         }
 
@@ -62,13 +63,16 @@ extension PinPostgresTests {
             #expect(rows.count == expected.count)
             for (index, row) in rows.enumerated() {
                 let actual = Expected(
-                    t: try row.string("t"), tags: try row.stringArray("tags"), b: try row.bool("b"), n: try row.int64("n"))
+                    t: try row.string("t"), tags: try row.stringArray("tags"), b: try row.bool("b"),
+                    n: try row.int64("n"))
                 #expect(actual == expected[index], "row \(index)")
             }
             // The server sees the same strings (lengths in characters) and array sizes, not just our parser.
-            let checks = try db.execute("SELECT id, length(t) AS len, cardinality(tags) AS card FROM \(table) ORDER BY id")
+            let checks = try db.execute(
+                "SELECT id, length(t) AS len, cardinality(tags) AS card FROM \(table) ORDER BY id")
             for (index, row) in checks.enumerated() {
-                #expect(try row.int64("len") == expected[index].t.map { Int64($0.unicodeScalars.count) }, "row \(index)")
+                #expect(
+                    try row.int64("len") == expected[index].t.map { Int64($0.unicodeScalars.count) }, "row \(index)")
                 #expect(try row.int64("card") == expected[index].tags.map { Int64($0.count) }, "row \(index)")
             }
             let literalN = try db.execute("SELECT count(*) AS c FROM \(table) WHERE t = $1", ["\\N"])
@@ -130,15 +134,19 @@ extension PinPostgresTests {
             let table = try makeTable(db)
             defer { _ = try? db.execute("DROP TABLE \(table)") }
             let count = 20_000
-            let stored = try db.copyIn(sql: "COPY \(table) (id, t, tags) FROM STDIN", columns: ["id", "t", "tags"]) { writer in
+            let stored = try db.copyIn(sql: "COPY \(table) (id, t, tags) FROM STDIN", columns: ["id", "t", "tags"]) {
+                writer in
                 for index in 0..<count {
-                    try writer.writeRow([.int(Int64(index)), .text("row\t\(index)"), .textArray(["x", nil, "\(index)"])])
+                    try writer.writeRow([
+                        .int(Int64(index)), .text("row\t\(index)"), .textArray(["x", nil, "\(index)"]),
+                    ])
                 }
                 #expect(writer.bytesSent > 0)
             }
             #expect(stored == Int64(count))
             let summary = try db.execute(
-                "SELECT count(*) AS c, sum(id) AS s, count(*) FILTER (WHERE t = 'row' || chr(9) || id AND tags[2] IS NULL AND tags[3] = id::text) AS ok FROM \(table)")[0]
+                "SELECT count(*) AS c, sum(id) AS s, count(*) FILTER (WHERE t = 'row' || chr(9) || id AND tags[2] IS NULL AND tags[3] = id::text) AS ok FROM \(table)"
+            )[0]
             #expect(try summary.int64("c") == Int64(count))
             #expect(try summary.int64("s") == Int64(count * (count - 1) / 2))
             #expect(try summary.int64("ok") == Int64(count))

@@ -16,7 +16,9 @@ extension PinPostgresTests {
                 "DROP TABLE IF EXISTS \(sink.table), \(sink.table)_rejected, \(sink.table)_offsets")
         }
 
-        func pin(_ id: String, partition: Int32, offset: Int64, title: String? = nil, category: String = "travel") -> PinRow {
+        func pin(_ id: String, partition: Int32, offset: Int64, title: String? = nil, category: String = "travel")
+            -> PinRow
+        {
             PinRow(
                 ind: offset, uniqueID: id, title: title, description: "d\t\(id)", followerCount: 1500, posterName: "p",
                 tagList: ["a", "b,c", "NULL"], isImageOrVideo: "image", imageSrc: "https://x/\(id).jpg",
@@ -83,8 +85,10 @@ extension PinPostgresTests {
                 PinSink.Batch(
                     topic: topic, rows: [pin("b", partition: 0, offset: 4, title: "updated")], nextOffsets: [0: 5],
                     expectedOffsets: [0: 4]))
-            #expect(next == PinSink.CommitResult(rowsWritten: 1, duplicatesCollapsed: 0, rejectsWritten: 0, unstorable: []))
-            #expect(try db.execute("SELECT title FROM \(sink.table) WHERE unique_id = 'b'")[0].string("title") == "updated")
+            #expect(
+                next == PinSink.CommitResult(rowsWritten: 1, duplicatesCollapsed: 0, rejectsWritten: 0, unstorable: []))
+            #expect(
+                try db.execute("SELECT title FROM \(sink.table) WHERE unique_id = 'b'")[0].string("title") == "updated")
             #expect(try sink.storedOffsets(topic: topic) == [0: 5, 1: 4])
         }
 
@@ -93,7 +97,8 @@ extension PinPostgresTests {
             let sink = try makeSink(db)
             defer { drop(sink) }
             let topic = TestDatabase.uniqueName("topic")
-            try sink.commit(PinSink.Batch(topic: topic, rows: [pin("keep", partition: 0, offset: 0)], nextOffsets: [0: 1]))
+            try sink.commit(
+                PinSink.Batch(topic: topic, rows: [pin("keep", partition: 0, offset: 0)], nextOffsets: [0: 1]))
             // Make the upsert fail after the COPY has run.
             try db.execute("ALTER TABLE \(sink.table) ADD CONSTRAINT no_boom CHECK (category <> 'boom')")
 
@@ -108,7 +113,8 @@ extension PinPostgresTests {
                 #expect(error.sqlState == "23514")
             }
             #expect(!db.inTransaction)
-            #expect(try db.execute("SELECT unique_id FROM \(sink.table)").map { try $0.string("unique_id") } == ["keep"])
+            #expect(
+                try db.execute("SELECT unique_id FROM \(sink.table)").map { try $0.string("unique_id") } == ["keep"])
             #expect(try db.execute("SELECT count(*) AS c FROM \(sink.table)_rejected")[0].int64("c") == 0)
             #expect(try sink.storedOffsets(topic: topic) == [0: 1])
 
@@ -125,7 +131,9 @@ extension PinPostgresTests {
             defer { drop(sink) }
             let topic = TestDatabase.uniqueName("topic")
             try sink.commit(
-                PinSink.Batch(topic: topic, rows: [pin("a", partition: 0, offset: 0)], nextOffsets: [0: 1], expectedOffsets: [0: 0]))
+                PinSink.Batch(
+                    topic: topic, rows: [pin("a", partition: 0, offset: 0)], nextOffsets: [0: 1],
+                    expectedOffsets: [0: 0]))
             do {
                 // A consumer that still thinks partition 0 starts at 0 (it lost the partition meanwhile).
                 try sink.commit(
@@ -167,7 +175,9 @@ extension PinPostgresTests {
         }
 
         @Test func rejectsUnsafeTableNames() {
-            #expect(throws: PostgresError.self) { try PinSink(connection: try TestDatabase.connect(), table: "pins; DROP TABLE x") }
+            #expect(throws: PostgresError.self) {
+                try PinSink(connection: try TestDatabase.connect(), table: "pins; DROP TABLE x")
+            }
             #expect(throws: PostgresError.self) { try PinSink(connection: try TestDatabase.connect(), table: "1pins") }
         }
     }
