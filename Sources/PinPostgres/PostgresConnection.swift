@@ -19,6 +19,7 @@ public final class PostgresConnection {
     public let options: Options
     let handle: OpaquePointer
     let secrets: ConnectionSecrets
+    private var savepointDepth = 0
 
     /// Connects with a `key=value` conninfo string or a `postgres://` / `postgresql://` URL.
     /// An empty string uses libpq's defaults (`PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`, …).
@@ -29,6 +30,9 @@ public final class PostgresConnection {
         let pairs: [(String, String)] = [
             ("connect_timeout", String(options.connectTimeoutSeconds)),
             ("fallback_application_name", options.applicationName),
+            ("keepalives_idle", String(options.keepaliveIdleSeconds)),
+            ("keepalives_interval", String(options.keepaliveIntervalSeconds)),
+            ("keepalives_count", String(options.keepaliveCount)),
             ("dbname", conninfo),
         ]
         let keywords = pairs.map { strdup($0.0) }
@@ -110,20 +114,46 @@ public final class PostgresConnection {
 
     /// Runs `body` between BEGIN and COMMIT; rolls back and rethrows if `body` (or COMMIT) throws.
     /// Also refuses to report success for a transaction the server already aborted.
+    /// Called inside a transaction, it runs `body` in a savepoint instead, so an inner failure undoes only
+    /// the inner work.
+    @discardableResult
     public func transaction<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        if inTransaction { return try savepoint(body) }
         try execute("BEGIN")
         do {
             let value = try body(self)
-            if PQtransactionStatus(handle) == PQTRANS_INERROR {
-                throw PostgresError(
-                    kind: .server, message: "current transaction is aborted; it was rolled back", sqlState: "25P02",
-                    severity: "ERROR")
-            }
+            try checkNotAborted()
             try execute("COMMIT")
             return value
         } catch {
             rollbackQuietly()
             throw error
+        }
+    }
+
+    private func savepoint<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        savepointDepth += 1
+        defer { savepointDepth -= 1 }
+        let name = "pinpipe_savepoint_\(savepointDepth)"
+        try execute("SAVEPOINT \(name)")
+        do {
+            let value = try body(self)
+            try checkNotAborted()
+            try execute("RELEASE SAVEPOINT \(name)")
+            return value
+        } catch {
+            if isHealthy, let result = PQexec(handle, "ROLLBACK TO SAVEPOINT \(name); RELEASE SAVEPOINT \(name)") {
+                PQclear(result)
+            }
+            throw error
+        }
+    }
+
+    private func checkNotAborted() throws(PostgresError) {
+        if PQtransactionStatus(handle) == PQTRANS_INERROR {
+            throw PostgresError(
+                kind: .server, message: "current transaction is aborted; it was rolled back", sqlState: "25P02",
+                severity: "ERROR")
         }
     }
 

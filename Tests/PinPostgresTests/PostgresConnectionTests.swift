@@ -74,8 +74,22 @@ extension PinPostgresTests {
                 }
             }
             #expect(!db.inTransaction)
-            let ids = try db.execute("SELECT id FROM \(table) ORDER BY id").map { try $0.int64("id") }
+            var ids = try db.execute("SELECT id FROM \(table) ORDER BY id").map { try $0.int64("id") }
             #expect(ids == [1, 2])
+
+            // Nested: the inner failure rolls back to its savepoint, the outer work commits.
+            try db.transaction { outer in
+                try outer.execute("INSERT INTO \(table) VALUES (5)")
+                #expect(throws: PostgresError.self) {
+                    try outer.transaction { inner in
+                        try inner.execute("INSERT INTO \(table) VALUES (6)")
+                        try inner.execute("INSERT INTO \(table) VALUES (1)")
+                    }
+                }
+                try outer.transaction { inner in try inner.execute("INSERT INTO \(table) VALUES (7)") }
+            }
+            ids = try db.execute("SELECT id FROM \(table) ORDER BY id").map { try $0.int64("id") }
+            #expect(ids == [1, 2, 5, 7])
         }
 
         @Test func serverErrorsCarrySQLStateWithoutLeakingValues() throws {
