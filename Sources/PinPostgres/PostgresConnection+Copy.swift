@@ -18,10 +18,8 @@ extension PostgresConnection {
     public func copyIn(sql: String, columns: [String] = [], _ body: (CopyRowWriter) throws -> Void) throws -> Int64 {
         guard let start = PQexec(handle, sql) else { throw connectionError() }
         guard PQresultStatus(start) == PGRES_COPY_IN else {
-            defer { PQclear(start) }
-            if PQresultStatus(start) == PGRES_FATAL_ERROR || PQresultStatus(start) == PGRES_NONFATAL_ERROR {
-                throw error(from: start)
-            }
+            // An error, another COPY direction, or not a COPY at all: `rows` throws or cleans up.
+            _ = try rows(from: start)
             throw PostgresError(kind: .protocolViolation, message: "statement did not start COPY FROM STDIN")
         }
         PQclear(start)
@@ -32,8 +30,7 @@ extension PostgresConnection {
             try writer.flush()
         } catch {
             // Abort the COPY so the server discards what it has; its "COPY from stdin failed" error is expected.
-            if isHealthy { _ = PQputCopyEnd(handle, "COPY abandoned by the client") }
-            drainResults()
+            leaveCopyState(PGRES_COPY_IN)
             throw error
         }
         guard PQputCopyEnd(handle, nil) == 1 else {

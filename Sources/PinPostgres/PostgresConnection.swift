@@ -188,7 +188,8 @@ public final class PostgresConnection {
         var attempt = 0
         while true {
             do {
-                if !isHealthy { try reconnect() }
+                // One reset per attempt: this loop already backs off between attempts.
+                if !isHealthy { try reset() }
                 return try body(self)
             } catch let error as PostgresError where error.isTransient {
                 attempt += 1
@@ -219,8 +220,10 @@ public final class PostgresConnection {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
             break
         case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
-            abandonCopy()
-            throw PostgresError(kind: .protocolViolation, message: "COPY statements must be run with copyIn")
+            leaveCopyState(status)
+            throw PostgresError(
+                kind: .protocolViolation,
+                message: "COPY … STDIN/STDOUT cannot run through execute; use copyIn for COPY FROM STDIN")
         default:
             throw error(from: result)
         }
@@ -269,14 +272,30 @@ public final class PostgresConnection {
             connectionBroken: !isHealthy)
     }
 
-    /// Leaves a COPY state we did not ask for, and discards remaining results.
-    private func abandonCopy() {
-        _ = PQputCopyEnd(handle, "COPY is not supported through execute")
+    /// Leaves a COPY state we did not ask for (or gave up on), then discards the remaining results.
+    func leaveCopyState(_ status: ExecStatusType) {
+        if status == PGRES_COPY_OUT {
+            var data: UnsafeMutablePointer<CChar>? = nil
+            while PQgetCopyData(handle, &data, 0) > 0 {
+                PQfreemem(data)
+                data = nil
+            }
+        } else if status == PGRES_COPY_IN || status == PGRES_COPY_BOTH {
+            _ = PQputCopyEnd(handle, "COPY abandoned by the client")
+        }
         drainResults()
     }
 
+    /// Reads results until libpq has none left, getting out of COPY states on the way.
     func drainResults() {
-        while let result = PQgetResult(handle) { PQclear(result) }
+        while isHealthy, let result = PQgetResult(handle) {
+            let status = PQresultStatus(result)
+            PQclear(result)
+            if status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH {
+                leaveCopyState(status)
+                return
+            }
+        }
     }
 
     private func backoff(attempt: Int) -> Duration {

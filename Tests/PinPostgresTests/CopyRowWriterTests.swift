@@ -167,6 +167,19 @@ extension PinPostgresTests {
             #expect(try db.execute("SELECT count(*) AS c FROM \(table)")[0].int64("c") == 0)
         }
 
+        @Test func copyStatementsInTheWrongPlaceLeaveTheConnectionUsable() throws {
+            let db = try TestDatabase.connect()
+            let table = try makeTable(db)
+            defer { _ = try? db.execute("DROP TABLE \(table)") }
+            try db.execute("INSERT INTO \(table) (id) SELECT generate_series(1, 1000)")
+            #expect(throws: PostgresError.self) { try db.execute("COPY \(table) TO STDOUT") }
+            #expect(throws: PostgresError.self) { try db.execute("COPY \(table) FROM STDIN") }
+            #expect(throws: PostgresError.self) { try db.copyIn(sql: "SELECT 1") { _ in } }
+            #expect(throws: PostgresError.self) { try db.copyIn(sql: "COPY \(table) TO STDOUT") { _ in } }
+            #expect(db.isHealthy)
+            #expect(try db.execute("SELECT count(*) AS c FROM \(table)")[0].int64("c") == 1000)
+        }
+
         @Test func serverErrorDuringCopyIsReported() throws {
             let db = try TestDatabase.connect()
             let table = try makeTable(db, primaryKey: true)
