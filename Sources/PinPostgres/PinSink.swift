@@ -151,7 +151,9 @@ public final class PinSink {
     /// On any error nothing is stored. Safe to retry as a whole (e.g. inside `connection.retrying`).
     @discardableResult
     public func commit(_ batch: Batch) throws -> CommitResult {
-        try connection.transaction { db in
+        // Inside a caller's transaction the staging table is not emptied by COMMIT between batches.
+        let nested = connection.inTransaction
+        return try connection.transaction { db in
             try lockAndCheckOffsets(batch, db)
 
             var unstorable: [PinReject] = []
@@ -191,6 +193,7 @@ public final class PinSink {
                         ON CONFLICT (unique_id) DO UPDATE SET \(updates), ingested_at = EXCLUDED.ingested_at
                         """
                     ).affectedRows ?? 0
+                if nested { try db.execute("DELETE FROM \(staging)") }
             }
 
             let allRejects = batch.rejects + unstorable

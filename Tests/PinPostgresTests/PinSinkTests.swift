@@ -174,6 +174,26 @@ extension PinPostgresTests {
             #expect(try db.execute("SELECT count(*) AS c FROM \(sink.table)")[0].int64("c") == 2)
         }
 
+        @Test func batchesInsideOneOuterTransaction() throws {
+            let db = try TestDatabase.connect()
+            let sink = try makeSink(db)
+            defer { drop(sink) }
+            let topic = TestDatabase.uniqueName("topic")
+            try db.transaction { _ in
+                try sink.commit(
+                    PinSink.Batch(
+                        topic: topic,
+                        rows: [pin("a", partition: 0, offset: 0, title: "one"), pin("x", partition: 0, offset: 1)],
+                        nextOffsets: [0: 2]))
+                try sink.commit(
+                    PinSink.Batch(
+                        topic: topic, rows: [pin("a", partition: 0, offset: 2, title: "two")], nextOffsets: [0: 3]))
+            }
+            #expect(try db.execute("SELECT title FROM \(sink.table) WHERE unique_id = 'a'")[0].string("title") == "two")
+            #expect(try db.execute("SELECT count(*) AS c FROM \(sink.table)")[0].int64("c") == 2)
+            #expect(try sink.storedOffsets(topic: topic) == [0: 3])
+        }
+
         @Test func rejectsUnsafeTableNames() {
             #expect(throws: PostgresError.self) {
                 try PinSink(connection: try TestDatabase.connect(), table: "pins; DROP TABLE x")
