@@ -99,68 +99,48 @@ public struct CopyRow {
 
     private mutating func appendEscaped(_ value: String) throws(PostgresError) {
         var value = value
-        let clean = value.withUTF8 { utf8 in appendEscaped(utf8) }
+        let clean = value.withUTF8 { utf8 in appendEscaped(utf8, arrayElement: false) }
         if !clean { throw nulError() }
     }
 
     private mutating func appendEscaped(bytes value: [UInt8]) throws(PostgresError) {
-        let clean = value.withUnsafeBufferPointer { appendEscaped($0) }
+        let clean = value.withUnsafeBufferPointer { appendEscaped($0, arrayElement: false) }
         if !clean { throw nulError() }
     }
 
-    /// COPY text escaping; returns false on a NUL byte. Runs without special bytes are copied in bulk.
-    private mutating func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+    /// One quoted array element.
+    private mutating func appendArrayItem(_ item: String) throws(PostgresError) {
+        var item = item
+        bytes.append(UInt8(ascii: "\""))
+        let clean = item.withUTF8 { utf8 in appendEscaped(utf8, arrayElement: true) }
+        if !clean { throw nulError() }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// COPY text escaping (`\\`, `\t`, `\n`, `\r`); for a quoted array element, array escaping (`\"`, `\\`)
+    /// first, in the same pass. Returns false on a NUL byte. Runs without special bytes are copied in bulk.
+    private mutating func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>, arrayElement: Bool) -> Bool {
         var runStart = 0
         for index in 0..<utf8.count {
             let byte = utf8[index]
-            // Fast rejection: every special byte is below 0x5D and most text bytes are letters above it.
+            // Every special byte is at most 0x5C; most text bytes (lowercase letters, UTF-8) are above.
             if byte > UInt8(ascii: "\\") { continue }
-            let escape: UInt8
+            let escaped: StaticString
             switch byte {
             case 0: return false
-            case UInt8(ascii: "\\"): escape = UInt8(ascii: "\\")
-            case UInt8(ascii: "\t"): escape = UInt8(ascii: "t")
-            case UInt8(ascii: "\n"): escape = UInt8(ascii: "n")
-            case UInt8(ascii: "\r"): escape = UInt8(ascii: "r")
+            case UInt8(ascii: "\\"): escaped = arrayElement ? #"\\\\"# : #"\\"#
+            case UInt8(ascii: "\"") where arrayElement: escaped = #"\\""#
+            case UInt8(ascii: "\t"): escaped = #"\t"#
+            case UInt8(ascii: "\n"): escaped = #"\n"#
+            case UInt8(ascii: "\r"): escaped = #"\r"#
             default: continue
             }
             if index > runStart { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index])) }
-            bytes.append(UInt8(ascii: "\\"))
-            bytes.append(escape)
+            escaped.withUTF8Buffer { bytes.append(contentsOf: $0) }
             runStart = index + 1
         }
         if utf8.count > runStart { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
         return true
-    }
-
-    /// One quoted array element: array escaping (`\"`, `\\`), then COPY escaping of the result, in one pass.
-    private mutating func appendArrayItem(_ item: String) throws(PostgresError) {
-        var item = item
-        bytes.append(UInt8(ascii: "\""))
-        let clean = item.withUTF8 { utf8 -> Bool in
-            var runStart = 0
-            for index in 0..<utf8.count {
-                let byte = utf8[index]
-                if byte > UInt8(ascii: "\\") { continue }
-                let escaped: StaticString
-                switch byte {
-                case 0: return false
-                case UInt8(ascii: "\""): escaped = #"\\""#  // array \" , COPY-escaped backslash
-                case UInt8(ascii: "\\"): escaped = #"\\\\"#  // array \\ , each backslash COPY-escaped
-                case UInt8(ascii: "\t"): escaped = #"\t"#
-                case UInt8(ascii: "\n"): escaped = #"\n"#
-                case UInt8(ascii: "\r"): escaped = #"\r"#
-                default: continue
-                }
-                if index > runStart { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index])) }
-                escaped.withUTF8Buffer { bytes.append(contentsOf: $0) }
-                runStart = index + 1
-            }
-            if utf8.count > runStart { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
-            return true
-        }
-        if !clean { throw nulError() }
-        bytes.append(UInt8(ascii: "\""))
     }
 
     private mutating func appendDecimal(_ value: Int64) {
