@@ -24,7 +24,7 @@ struct ConnectionSecrets: Sendable {
                 message += ": " + Self.removingQuotedParts(String(cString: errorMessage))
                 PQfreemem(errorMessage)
             }
-            throw PostgresError(kind: .connection, message: Self.trimmed(message))
+            throw PostgresError(kind: .configuration, message: Self.oneLine(message))
         }
         defer { PQconninfoFree(options) }
         var option = options
@@ -37,9 +37,10 @@ struct ConnectionSecrets: Sendable {
         }
     }
 
-    /// `message` without the known passwords, URL passwords (`scheme://user:secret@`) or `password=` values.
+    /// `message` on one line, without the known passwords, URL passwords (`scheme://user:secret@`) or
+    /// `password=` values.
     func scrub(_ message: String) -> String {
-        var text = Self.trimmed(message)
+        var text = Self.oneLine(message)
         for secret in values.sorted(by: { $0.count > $1.count }) {
             text = text.replacing(secret, with: "***")
         }
@@ -47,11 +48,14 @@ struct ConnectionSecrets: Sendable {
         return Self.scrubKeywordPasswords(text)
     }
 
-    static func trimmed(_ text: String) -> String {
-        var text = Substring(text)
-        while let last = text.last, last.isWhitespace { text.removeLast() }
-        while let first = text.first, first.isWhitespace { text.removeFirst() }
-        return String(text)
+    /// libpq's messages span lines ("…failed: Connection refused\n\tIs the server running…"); log lines should not.
+    static func oneLine(_ text: String) -> String {
+        text.split(whereSeparator: \.isNewline).map { line in
+            var line = line
+            while let first = line.first, first.isWhitespace { line.removeFirst() }
+            while let last = line.last, last.isWhitespace { line.removeLast() }
+            return String(line)
+        }.filter { !$0.isEmpty }.joined(separator: " ")
     }
 
     private static func removingQuotedParts(_ text: String) -> String {

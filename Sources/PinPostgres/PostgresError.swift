@@ -6,6 +6,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     public enum Kind: Sendable, Equatable {
         /// Could not connect, or the connection broke.
         case connection
+        /// The connection string or URL is malformed; retrying cannot help.
+        case configuration
         /// The server rejected a statement; see `sqlState`.
         case server
         /// A value cannot be sent to PostgreSQL (for example a NUL byte in text); see `column`.
@@ -64,6 +66,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         switch kind {
         case .connection:
             return "PostgreSQL connection error: \(message)"
+        case .configuration:
+            return "PostgreSQL configuration error: \(message)"
         case .invalidValue:
             return "PostgreSQL value error: \(message)"
         case .protocolViolation:

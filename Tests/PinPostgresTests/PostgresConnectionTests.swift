@@ -149,8 +149,11 @@ extension PinPostgresTests {
                     _ = try PostgresConnection(conninfo)
                     Issue.record("connected with \(attempts.firstIndex(of: conninfo)!)")
                 } catch {
-                    #expect(error.kind == .connection)
-                    #expect(error.isConnectionError)
+                    // Malformed strings are configuration errors (not worth retrying), the rest connection errors.
+                    #expect(
+                        error.kind == (attempts.suffix(2).contains(conninfo) ? .configuration : .connection))
+                    #expect(error.isConnectionError == (error.kind == .connection))
+                    #expect(!error.description.contains("\n"))
                     #expect(!error.message.isEmpty)
                     #expect(!error.description.contains(password), "leaked: \(error.description)")
                     #expect(!error.debugDescription.contains(password), "leaked: \(error.debugDescription)")
