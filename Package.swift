@@ -59,5 +59,9 @@ let package = Package(
         .executableTarget(name: "pin-emulate", dependencies: ["PinCore"], swiftSettings: strict),
 
         .testTarget(name: "PinCoreTests", dependencies: ["PinCore"], resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(
+            name: "PinObjectStoreTests", dependencies: ["PinObjectStore"], exclude: ["sign_with_botocore.py"],
+            swiftSettings: strict
+        ),
     ]
 )
