@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+
+@testable import PinObjectStore
+
+/// Retries and error mapping against a server that fails on purpose (fake_s3_server.py).
+@Suite(.serialized) struct S3StoreRetryTests {
+    final class FakeServer {
+        let process = Process()
+        let stdin = Pipe()
+        let port: Int
+
+        init() throws {
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("fake_s3_server.py")
+            let stdout = Pipe()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", script.path]
+            process.standardInput = stdin
+            process.standardOutput = stdout
+            try process.run()
+            var line = Data()
+            while let byte = try stdout.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
+                line += byte
+            }
+            port = Int(String(decoding: line, as: UTF8.self)) ?? 0
+        }
+
+        /// Closing stdin ends the server.
+        func stop() {
+            try? stdin.fileHandleForWriting.close()
+            process.waitUntilExit()
+        }
+    }
+
+    static let secret = "fake-secret-DO-NOT-PRINT"
+
+    static func store(_ server: FakeServer, attempts: Int) throws -> S3Store {
+        var configuration = S3Configuration(
+            credentials: .init(accessKeyID: "AKIDFAKE", secretAccessKey: secret, sessionToken: "fake-token-DO-NOT-PRINT"),
+            endpoint: "http://127.0.0.1:\(server.port)")
+        configuration.retry = RetryPolicy(maxAttempts: attempts, initialDelay: 0.01, maxDelay: 0.05)
+        return try S3Store(bucket: "bucket", configuration: configuration)
+    }
+
+    static func requests(_ store: S3Store, _ key: String) async throws -> Int {
+        Int(String(decoding: try await store.get("_count/" + key), as: UTF8.self)) ?? -1
+    }
+
+    @Test func transientErrorsAreRetriedThenSucceed() async throws {
+        let server = try FakeServer()
+        defer { server.stop() }
+        #expect(server.port > 0)
+        let store = try Self.store(server, attempts: 4)
+        #expect(try await store.get("slowdown-3/a.json") == Array("ok".utf8))
+        #expect(try await Self.requests(store, "slowdown-3/a.json") == 4)
+        try await store.put("error500-2/b.json", bytes: Array("body".utf8))
+        #expect(try await Self.requests(store, "error500-2/b.json") == 3)
+        #expect(try await store.head("throttle429-1/c.json")?.size == 2)
+        #expect(try await Self.requests(store, "throttle429-1/c.json") == 2)
+    }
+
+    @Test func retriesAreBounded() async throws {
+        let server = try FakeServer()
+        defer { server.stop() }
+        let store = try Self.store(server, attempts: 3)
+        await #expect {
+            _ = try await store.get("slowdown-10/a.json")
+        } throws: { error in
+            guard let error = error as? ObjectStoreError else { return false }
+            return error.kind == .throttled && error.code == "SlowDown" && error.httpStatus == 503 && error.requestID == "REQ123"
+        }
+        #expect(try await Self.requests(store, "slowdown-10/a.json") == 3)
+    }
+
+    @Test func permanentErrorsAreTypedAndNotRetried() async throws {
+        let server = try FakeServer()
+        defer { server.stop() }
+        let store = try Self.store(server, attempts: 5)
+        let cases: [(String, ObjectStoreError.Kind, String)] = [
+            ("denied/a.json", .accessDenied, "AccessDenied"),
+            ("badkey/a.json", .invalidAccessKeyID, "InvalidAccessKeyId"),
+            ("badsignature/a.json", .signatureDoesNotMatch, "SignatureDoesNotMatch"),
+        ]
+        for (key, kind, code) in cases {
+            do {
+                _ = try await store.get(key)
+                Issue.record("\(key) should fail")
+            } catch let error as ObjectStoreError {
+                #expect(error.kind == kind && error.code == code && error.httpStatus == 403)
+                #expect(!error.isTransient)
+                #expect(error.description.contains("s3://bucket/\(key)") && error.description.contains(code))
+                let everything = "\(error) \(String(reflecting: error))"
+                #expect(!everything.contains("DO-NOT-PRINT"), "secret in \(everything)")
+            }
+            #expect(try await Self.requests(store, key) == 1)
+        }
+    }
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""A tiny S3 imitation that fails on purpose, for the retry and error tests.
+
+Prints its port, then serves until stdin closes. The first path segment after the bucket picks
+the behaviour: slowdown-N (N answers 503 SlowDown, then 200), error500-N (500 InternalError),
+throttle429-N (429 without a body), denied (403 AccessDenied), badkey (403 InvalidAccessKeyId),
+badsignature (403 SignatureDoesNotMatch). GET /bucket/_count/<path> answers how many requests
+<path> received.
+"""
+import sys
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+counts = Counter()
+lock = threading.Lock()
+
+
+def error_xml(code, message):
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message>'
+        f"<StringToSign>AWS4-HMAC-SHA256 ...</StringToSign><RequestId>REQ123</RequestId></Error>"
+    ).encode()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self, status, body=b"", content_type="application/xml"):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def handle_any(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        parts = self.path.split("?")[0].split("/")  # "", bucket, behaviour, ...
+        if len(parts) > 3 and parts[2] == "_count":
+            with lock:
+                count = counts["/".join(["", parts[1]] + parts[3:])]
+            return self.answer(200, str(count).encode(), "text/plain")
+        path = self.path.split("?")[0]
+        with lock:
+            counts[path] += 1
+            seen = counts[path]
+        if self.headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256 ") is False:
+            return self.answer(400, error_xml("MissingSecurityHeader", "no signature"))
+        behaviour = parts[2] if len(parts) > 2 else ""
+        name, _, limit = behaviour.partition("-")
+        failures = int(limit) if limit.isdigit() else 0
+        if name == "slowdown" and seen <= failures:
+            return self.answer(503, error_xml("SlowDown", "Please reduce your request rate."))
+        if name == "error500" and seen <= failures:
+            return self.answer(500, error_xml("InternalError", "We encountered an internal error."))
+        if name == "throttle429" and seen <= failures:
+            return self.answer(429)
+        if name == "denied":
+            return self.answer(403, error_xml("AccessDenied", "Access Denied"))
+        if name == "badkey":
+            return self.answer(403, error_xml("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."))
+        if name == "badsignature":
+            return self.answer(403, error_xml("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."))
+        self.answer(200, b"ok", "application/octet-stream")
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
+
+
+if __name__ == "__main__":
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(server.server_address[1], flush=True)
+    sys.stdin.read()
