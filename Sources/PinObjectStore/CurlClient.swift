@@ -36,6 +36,14 @@ final class CurlClient: @unchecked Sendable {
     private let maxIdle: Int
     private let connectTimeout: Int
     private let lowSpeedTime: Int
+    private var opened = 0
+
+    /// How many new connections requests had to open (the rest reused a kept-alive one).
+    var connectionsOpened: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return opened
+    }
 
     init(maxIdle: Int = 16, connectTimeoutSeconds: Int = 10, stallTimeoutSeconds: Int = 60) {
         _ = Self.globalInit
@@ -106,6 +114,13 @@ final class CurlClient: @unchecked Sendable {
         }
         var status = 0
         _ = CCurl_getinfo_long(raw, CURLINFO_RESPONSE_CODE, &status)
+        var connects = 0
+        _ = CCurl_getinfo_long(raw, CURLINFO_NUM_CONNECTS, &connects)
+        if connects > 0 {
+            lock.lock()
+            opened += connects
+            lock.unlock()
+        }
         return HTTPResponse(status: status, headers: transfer.headers, body: transfer.body)
     }
 

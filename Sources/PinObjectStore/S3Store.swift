@@ -56,6 +56,9 @@ public final class S3Store: ObjectStore {
 
     public func describe(_ key: String) -> String { "s3://\(bucket)/\(key)" }
 
+    /// New connections opened so far; requests on a kept-alive connection do not count.
+    var connectionsOpened: Int { client.connectionsOpened }
+
     // MARK: ObjectStore
 
     public func put(_ key: String, bytes: [UInt8]) async throws {

@@ -95,4 +95,15 @@ import Testing
             #expect(try await Self.requests(store, key) == 1)
         }
     }
+
+    @Test func connectionsAreKeptAlive() async throws {
+        let server = try FakeServer()
+        defer { server.stop() }
+        let store = try Self.store(server, attempts: 1)
+        for index in 0..<20 {
+            try await store.put("plain/\(index).json", bytes: Array("{}".utf8))
+            #expect(try await store.get("plain/\(index).json") == Array("ok".utf8))
+        }
+        #expect(store.connectionsOpened == 1)
+    }
 }
