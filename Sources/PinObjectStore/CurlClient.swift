@@ -18,12 +18,14 @@ struct HTTPResponse {
     var body: [UInt8]
 }
 
-/// A transport failure (no HTTP answer). `bytesDelivered` tells whether a chunk handler already saw data.
+/// A transport failure (no complete HTTP answer). `bytesDelivered` tells how much a chunk handler
+/// already saw, `etag` which version of the object it was, so a retry can resume from there.
 struct CurlFailure: Error {
     var code: Int
     var message: String
     var retryable: Bool
     var bytesDelivered: Int
+    var etag: String?
 }
 
 /// A small pool of curl easy handles: a handle keeps its connection alive between requests, and
@@ -53,10 +55,14 @@ final class CurlClient: @unchecked Sendable {
     }
 
     /// Performs the request. A 2xx body goes to `sink` when one is given; other answers are buffered.
-    func perform(_ request: HTTPRequest, sink: ((UnsafeRawBufferPointer) throws -> Void)?) throws -> HTTPResponse {
+    /// `resumeOffset` is where a ranged request starts: if the server ignores the range and sends
+    /// the whole object (200), that many bytes are skipped so the sink never sees data twice.
+    func perform(
+        _ request: HTTPRequest, sink: ((UnsafeRawBufferPointer) throws -> Void)?, resumeOffset: Int = 0
+    ) throws -> HTTPResponse {
         let handle = checkOut()
         defer { checkIn(handle) }
-        let transfer = CurlTransfer(upload: request.body, sink: sink)
+        let transfer = CurlTransfer(upload: request.body, sink: sink, resumeOffset: resumeOffset)
         let raw = handle.raw
         curl_easy_reset(raw)
 
@@ -110,7 +116,8 @@ final class CurlClient: @unchecked Sendable {
             handle.discard = true
             throw CurlFailure(
                 code: Int(code.rawValue), message: String(cString: curl_easy_strerror(code)), retryable: retryable,
-                bytesDelivered: transfer.delivered)
+                bytesDelivered: transfer.delivered,
+                etag: (200..<300).contains(transfer.status) ? transfer.headers["etag"] : nil)
         }
         var status = 0
         _ = CCurl_getinfo_long(raw, CURLINFO_RESPONSE_CODE, &status)
@@ -162,10 +169,14 @@ final class CurlTransfer {
     let sink: ((UnsafeRawBufferPointer) throws -> Void)?
     var sinkError: (any Error)?
     var delivered = 0
+    let resumeOffset: Int
+    /// Bytes of the answer still to drop before the sink sees any.
+    var skip = 0
 
-    init(upload: UnsafeRawBufferPointer?, sink: ((UnsafeRawBufferPointer) throws -> Void)?) {
+    init(upload: UnsafeRawBufferPointer?, sink: ((UnsafeRawBufferPointer) throws -> Void)?, resumeOffset: Int) {
         self.upload = upload
         self.sink = sink
+        self.resumeOffset = resumeOffset
     }
 }
 
@@ -179,6 +190,7 @@ private func curlHeaderCallback(_ buffer: UnsafeMutablePointer<CChar>?, _ size: 
         let fields = line.split(separator: " ")
         transfer.status = fields.count > 1 ? Int(fields[1]) ?? 0 : 0
         transfer.headers = [:]
+        transfer.skip = transfer.status == 200 ? transfer.resumeOffset : 0
     } else if let colon = line.firstIndex(of: ":") {
         let name = line[..<colon].lowercased()
         let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
@@ -191,11 +203,17 @@ private func curlWriteCallback(_ buffer: UnsafeMutablePointer<CChar>?, _ size: I
     let length = size * count
     guard let buffer, let context else { return length }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
-    let chunk = UnsafeRawBufferPointer(start: buffer, count: length)
+    var chunk = UnsafeRawBufferPointer(start: buffer, count: length)
     if let sink = transfer.sink, (200..<300).contains(transfer.status) {
+        if transfer.skip > 0 {
+            let dropped = min(transfer.skip, chunk.count)
+            transfer.skip -= dropped
+            chunk = UnsafeRawBufferPointer(rebasing: chunk[dropped...])
+            if chunk.isEmpty { return length }
+        }
         do {
             try sink(chunk)
-            transfer.delivered += length
+            transfer.delivered += chunk.count
         } catch {
             transfer.sinkError = error
             return 0  // makes curl abort the transfer

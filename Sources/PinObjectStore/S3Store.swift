@@ -107,7 +107,10 @@ public final class S3Store: ObjectStore {
 
     public func get(_ key: String) async throws -> [UInt8] {
         try await BlockingCall.run {
-            try send("GET", key: try checked(key)).body
+            // Through a sink, so that a broken transfer resumes where it stopped.
+            var bytes: [UInt8] = []
+            _ = try send("GET", key: try checked(key), sink: { bytes.append(contentsOf: $0) })
+            return bytes
         }
     }
 
@@ -296,24 +299,38 @@ public final class S3Store: ObjectStore {
         let policy = retry ? configuration.retry : RetryPolicy(maxAttempts: 1)
 
         var attempt = 1
+        // Where a download broken after some data resumes, and the version it must still be.
+        var resumeOffset = 0
+        var resumeETag: String?
         while true {
             // Signed afresh on every attempt: the signature includes the time.
             var requestHeaders: [(name: String, value: String)] = [("host", host)] + headers.map { (name: $0.0, value: $0.1) }
+            if resumeOffset > 0, let resumeETag {
+                requestHeaders += [("range", "bytes=\(resumeOffset)-"), ("if-match", resumeETag)]
+            }
             let signature = signer.sign(
                 .init(method: method, path: path, query: query.map { (name: $0.0, value: $0.1) }, headers: requestHeaders, payloadHash: payloadHash),
                 at: Date())
             requestHeaders += signature.addedHeaders
             let error: ObjectStoreError
             do {
-                let response = try client.perform(HTTPRequest(method: method, url: url, headers: requestHeaders, body: body), sink: sink)
+                let response = try client.perform(
+                    HTTPRequest(method: method, url: url, headers: requestHeaders, body: body), sink: sink, resumeOffset: resumeOffset)
                 if (200..<300).contains(response.status) || accept.contains(response.status) { return response }
                 error = s3Error(response: response, operation: operation, key: target)
             } catch let failure as CurlFailure {
                 error = ObjectStoreError(
                     .connectionFailed, operation: operation, target: target, code: "curl \(failure.code)",
                     message: failure.message + (attempt > 1 ? " (after \(attempt) attempts)" : ""))
-                // Data already handed to the caller cannot be taken back: no retry then.
-                guard failure.retryable, failure.bytesDelivered == 0, attempt < policy.maxAttempts else { throw error }
+                // Data already handed to the caller cannot be taken back: go on from where it stopped,
+                // and only if the object is still the same version.
+                var resumable = failure.bytesDelivered == 0
+                if failure.bytesDelivered > 0, let etag = failure.etag ?? resumeETag {
+                    resumeOffset += failure.bytesDelivered
+                    resumeETag = etag
+                    resumable = true
+                }
+                guard failure.retryable, resumable, attempt < policy.maxAttempts else { throw error }
                 Thread.sleep(forTimeInterval: policy.delay(afterAttempt: attempt))
                 attempt += 1
                 continue

@@ -106,4 +106,27 @@ import Testing
         }
         #expect(store.connectionsOpened == 1)
     }
+
+    /// A download that breaks part-way resumes with a range request for the same version.
+    @Test func brokenDownloadsResume() async throws {
+        let server = try FakeServer()
+        defer { server.stop() }
+        let store = try Self.store(server, attempts: 5)
+        let expected = (0..<1000).map { UInt8($0 % 251) }
+
+        var streamed: [UInt8] = []
+        try await store.get("cutoff/a.bin") { streamed += $0 }
+        #expect(streamed == expected)
+        #expect(try await Self.requests(store, "cutoff/a.bin") == 3)
+
+        #expect(try await store.get("cutoff/b.bin") == expected)
+        // A server that ignores the range: the part already delivered is skipped, not repeated.
+        #expect(try await store.get("ignorerange/c.bin") == expected)
+        #expect(try await Self.requests(store, "ignorerange/c.bin") == 2)
+
+        // The object changed in between: resuming would mix two versions, so it fails instead.
+        await #expect {
+            _ = try await store.get("changed/d.bin")
+        } throws: { ($0 as? ObjectStoreError)?.code == "PreconditionFailed" }
+    }
 }

@@ -4,9 +4,13 @@
 Prints its port, then serves until stdin closes. The first path segment after the bucket picks
 the behaviour: slowdown-N (N answers 503 SlowDown, then 200), error500-N (500 InternalError),
 throttle429-N (429 without a body), denied (403 AccessDenied), badkey (403 InvalidAccessKeyId),
-badsignature (403 SignatureDoesNotMatch). GET /bucket/_count/<path> answers how many requests
-<path> received.
+badsignature (403 SignatureDoesNotMatch); for downloads of a 1,000-byte object that break after
+400 bytes: cutoff (every answer breaks, ranges honoured), ignorerange (the first answer breaks,
+later ones ignore the range and send everything), changed (the object changes after the first
+answer, so If-Match fails). GET /bucket/_count/<path> answers how many requests <path> received.
 """
+import re
+import socket
 import sys
 import threading
 from collections import Counter
@@ -61,6 +65,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(500, error_xml("InternalError", "We encountered an internal error."))
         if name == "throttle429" and seen <= failures:
             return self.answer(429)
+        if name in ("cutoff", "ignorerange", "changed") and self.command == "GET":
+            return self.download(name, seen)
         if name == "denied":
             return self.answer(403, error_xml("AccessDenied", "Access Denied"))
         if name == "badkey":
@@ -68,6 +74,27 @@ class Handler(BaseHTTPRequestHandler):
         if name == "badsignature":
             return self.answer(403, error_xml("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."))
         self.answer(200, b"ok", "application/octet-stream")
+
+    def download(self, name, seen):
+        data = bytes(i % 251 for i in range(1000))
+        etag = '"v2"' if name == "changed" and seen > 1 else '"v1"'
+        wanted = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range", ""))
+        if_match = self.headers.get("If-Match")
+        if if_match is not None and if_match != etag:
+            return self.answer(412, error_xml("PreconditionFailed", "At least one of the pre-conditions you specified did not hold"))
+        start = int(wanted.group(1)) if wanted and name != "ignorerange" else 0
+        self.send_response(206 if start else 200)
+        self.send_header("Content-Length", str(len(data) - start))
+        self.send_header("ETag", etag)
+        if start:
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        self.end_headers()
+        breaks = name == "cutoff" or seen == 1
+        self.wfile.write(data[start : start + 400] if breaks else data[start:])
+        if breaks:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
 
