@@ -171,9 +171,9 @@ import Testing
             #expect(error.description.contains("after 3 attempts"))
             #expect(!error.description.contains("very-secret-value"))
         }
-        // Two backoff pauses of 25–50 ms, then 100 ms at most: bounded, not instant.
+        // Two backoff pauses (25–50 ms, then 50–100 ms): bounded, not instant, even on a loaded machine.
         #expect(Date().timeIntervalSince(start) >= 0.05)
-        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(Date().timeIntervalSince(start) < 30)
     }
 
     @Test func openFromLocation() async throws {
