@@ -15,7 +15,9 @@ enum FileIO {
     }
 
     /// Reads up to `buffer.count` bytes; 0 at end of file.
-    static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws(ObjectStoreError) -> Int {
+    static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws(ObjectStoreError)
+        -> Int
+    {
         while true {
             let count = Foundation.read(fd, buffer.baseAddress!, buffer.count)
             if count >= 0 { return count }
@@ -24,7 +26,9 @@ enum FileIO {
     }
 
     /// Fills `buffer` from the file unless the file ends first; returns how many bytes were read.
-    static func readFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws(ObjectStoreError) -> Int {
+    static func readFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String)
+        throws(ObjectStoreError) -> Int
+    {
         var filled = 0
         while filled < buffer.count {
             let count = try read(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]), path: path)
@@ -45,6 +49,7 @@ extension ObjectStoreError {
     /// An error from the last failed system call (`errno`).
     static func posix(_ operation: String, path: String, errno code: Int32 = errno) -> ObjectStoreError {
         let kind: Kind = code == ENOENT ? .noSuchKey : (code == EACCES || code == EPERM ? .accessDenied : .io)
-        return ObjectStoreError(kind, operation: operation, target: path, code: "errno \(code)", message: String(cString: strerror(code)))
+        return ObjectStoreError(
+            kind, operation: operation, target: path, code: "errno \(code)", message: String(cString: strerror(code)))
     }
 }

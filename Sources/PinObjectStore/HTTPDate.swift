@@ -10,7 +10,9 @@ enum HTTPDate {
         guard let month = months.firstIndex(of: String(fields[2])) else { return nil }
         let clock = fields[4].split(separator: ":").compactMap { Int32($0) }
         guard clock.count == 3 else { return nil }
-        return date(year: year, month: Int32(month) + 1, day: day, hour: clock[0], minute: clock[1], second: clock[2], fraction: 0)
+        return date(
+            year: year, month: Int32(month) + 1, day: day, hour: clock[0], minute: clock[1], second: clock[2],
+            fraction: 0)
     }
 
     static func parseISO8601(_ text: String) -> Date? {
@@ -28,7 +30,9 @@ enum HTTPDate {
         return date(year: year, month: month, day: day, hour: hour, minute: minute, second: second, fraction: fraction)
     }
 
-    private static func date(year: Int32, month: Int32, day: Int32, hour: Int32, minute: Int32, second: Int32, fraction: Double) -> Date {
+    private static func date(
+        year: Int32, month: Int32, day: Int32, hour: Int32, minute: Int32, second: Int32, fraction: Double
+    ) -> Date {
         var parts = tm()
         parts.tm_year = year - 1900
         parts.tm_mon = month - 1

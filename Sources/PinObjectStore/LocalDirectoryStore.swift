@@ -37,7 +37,9 @@ public struct LocalDirectoryStore: ObjectStore {
                 while true {
                     let count = try buffer.withUnsafeMutableBytes { try FileIO.read(source, into: $0, path: path) }
                     if count == 0 { break }
-                    try buffer.withUnsafeBytes { try FileIO.writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[..<count]), path: temporary) }
+                    try buffer.withUnsafeBytes {
+                        try FileIO.writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[..<count]), path: temporary)
+                    }
                 }
             }
         }
@@ -121,7 +123,9 @@ public struct LocalDirectoryStore: ObjectStore {
         let paths = try keys.map(checkedPath)
         try await BlockingCall.run {
             for path in paths {
-                if unlink(path) != 0 && errno != ENOENT && errno != ENOTDIR { throw ObjectStoreError.posix("delete", path: path) }
+                if unlink(path) != 0 && errno != ENOENT && errno != ENOTDIR {
+                    throw ObjectStoreError.posix("delete", path: path)
+                }
                 removeEmptyParents(of: path)
             }
         }
@@ -237,6 +241,7 @@ public struct LocalDirectoryStore: ObjectStore {
 
     private static func objectInfo(key: String, _ info: stat) -> ObjectInfo {
         let modified = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
-        return ObjectInfo(key: key, size: Int64(info.st_size), etag: nil, lastModified: Date(timeIntervalSince1970: modified))
+        return ObjectInfo(
+            key: key, size: Int64(info.st_size), etag: nil, lastModified: Date(timeIntervalSince1970: modified))
     }
 }

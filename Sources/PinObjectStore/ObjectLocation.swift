@@ -49,7 +49,9 @@ public enum ObjectLocation: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Opens the store behind the location; S3 settings come from the standard AWS variables.
-    public func open(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ObjectStoreError) -> any ObjectStore {
+    public func open(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ObjectStoreError)
+        -> any ObjectStore
+    {
         switch self {
         case .s3(let bucket, _): try S3Store(bucket: bucket, environment: environment)
         case .directory(let path): LocalDirectoryStore(root: path)

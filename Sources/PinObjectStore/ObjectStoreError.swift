@@ -74,7 +74,8 @@ public struct ObjectStoreError: Error, Sendable, CustomStringConvertible {
         case "AccessDenied", "AllAccessDisabled", "AccountProblem": return .accessDenied
         case "InvalidAccessKeyId", "InvalidToken", "ExpiredToken", "TokenRefreshRequired": return .invalidAccessKeyID
         case "SignatureDoesNotMatch", "RequestTimeTooSkewed": return .signatureDoesNotMatch
-        case "SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests": return .throttled
+        case "SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequests":
+            return .throttled
         case "InternalError", "ServiceUnavailable", "RequestTimeout": return .serverError
         default:
             if status == 429 { return .throttled }

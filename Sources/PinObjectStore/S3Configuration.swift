@@ -20,7 +20,10 @@ public struct S3Configuration: Sendable, CustomStringConvertible {
     /// A transfer that moves nothing for this long is abandoned (and retried).
     public var stallTimeoutSeconds = 60
 
-    public init(credentials: SigV4Signer.Credentials, region: String = "us-east-1", endpoint: String? = nil, usePathStyle: Bool? = nil) {
+    public init(
+        credentials: SigV4Signer.Credentials, region: String = "us-east-1", endpoint: String? = nil,
+        usePathStyle: Bool? = nil
+    ) {
         self.credentials = credentials
         self.region = region
         self.endpoint = endpoint.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
@@ -29,7 +32,9 @@ public struct S3Configuration: Sendable, CustomStringConvertible {
 
     /// Reads the standard AWS variables: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
     /// `AWS_REGION` or `AWS_DEFAULT_REGION` (default us-east-1), `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`.
-    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws(ObjectStoreError) -> S3Configuration {
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws(ObjectStoreError) -> S3Configuration
+    {
         func value(_ name: String) -> String? {
             guard let text = environment[name], !text.isEmpty else { return nil }
             return text
@@ -46,7 +51,8 @@ public struct S3Configuration: Sendable, CustomStringConvertible {
                 message: "the S3 endpoint must start with http:// or https://")
         }
         return S3Configuration(
-            credentials: .init(accessKeyID: accessKey, secretAccessKey: secret, sessionToken: value("AWS_SESSION_TOKEN")),
+            credentials: .init(
+                accessKeyID: accessKey, secretAccessKey: secret, sessionToken: value("AWS_SESSION_TOKEN")),
             region: value("AWS_REGION") ?? value("AWS_DEFAULT_REGION") ?? "us-east-1",
             endpoint: endpoint)
     }

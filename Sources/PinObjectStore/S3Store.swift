@@ -15,13 +15,15 @@ public final class S3Store: ObjectStore {
 
     public init(bucket: String, configuration: S3Configuration) throws(ObjectStoreError) {
         guard !bucket.isEmpty, !bucket.contains("/") else {
-            throw ObjectStoreError(.invalidLocation, operation: "open", target: "s3://\(bucket)", message: "invalid bucket name")
+            throw ObjectStoreError(
+                .invalidLocation, operation: "open", target: "s3://\(bucket)", message: "invalid bucket name")
         }
         self.bucket = bucket
         self.configuration = configuration
         self.signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region, service: "s3")
         self.client = CurlClient(
-            connectTimeoutSeconds: configuration.connectTimeoutSeconds, stallTimeoutSeconds: configuration.stallTimeoutSeconds)
+            connectTimeoutSeconds: configuration.connectTimeoutSeconds,
+            stallTimeoutSeconds: configuration.stallTimeoutSeconds)
 
         var scheme = "https"
         var authority = "s3.\(configuration.region).amazonaws.com"
@@ -29,7 +31,8 @@ public final class S3Store: ObjectStore {
         if let endpoint = configuration.endpoint {
             let parts = endpoint.split(separator: "://", maxSplits: 1).map(String.init)
             guard parts.count == 2, !parts[1].isEmpty else {
-                throw ObjectStoreError(.invalidLocation, operation: "open", target: endpoint, message: "invalid S3 endpoint URL")
+                throw ObjectStoreError(
+                    .invalidLocation, operation: "open", target: endpoint, message: "invalid S3 endpoint URL")
             }
             scheme = parts[0].lowercased()
             let rest = parts[1]
@@ -50,7 +53,9 @@ public final class S3Store: ObjectStore {
     }
 
     /// A store for `bucket` configured from the standard AWS environment variables.
-    public convenience init(bucket: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ObjectStoreError) {
+    public convenience init(bucket: String, environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws(ObjectStoreError)
+    {
         try self.init(bucket: bucket, configuration: .fromEnvironment(environment))
     }
 
@@ -210,7 +215,9 @@ public final class S3Store: ObjectStore {
                 let number = etags.count + 1
                 let response = try send(
                     "PUT", key: key, query: [("partNumber", String(number)), ("uploadId", uploadID)], body: part)
-                guard let etag = response.headers["etag"] else { throw invalidResponse("upload part \(number)", key: key) }
+                guard let etag = response.headers["etag"] else {
+                    throw invalidResponse("upload part \(number)", key: key)
+                }
                 etags.append(etag)
             }
             var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
@@ -219,11 +226,15 @@ public final class S3Store: ObjectStore {
             }
             xml += "</CompleteMultipartUpload>"
             let response = try Array(xml.utf8).withUnsafeBytes {
-                try send("POST", key: key, query: [("uploadId", uploadID)], headers: [("content-type", "application/xml")], body: $0)
+                try send(
+                    "POST", key: key, query: [("uploadId", uploadID)], headers: [("content-type", "application/xml")],
+                    body: $0)
             }
             // CompleteMultipartUpload can fail with status 200 and an Error document.
             if let root = XMLNode.parse(response.body), root.name == "Error" {
-                throw s3Error(root: root, status: response.status, operation: "complete multipart upload", key: key, requestID: nil)
+                throw s3Error(
+                    root: root, status: response.status, operation: "complete multipart upload", key: key,
+                    requestID: nil)
             }
         } catch {
             _ = try? send("DELETE", key: key, query: [("uploadId", uploadID)], retry: false)
@@ -246,7 +257,8 @@ public final class S3Store: ObjectStore {
                 guard let key = item.value("Key") else { continue }
                 listing.objects.append(
                     ObjectInfo(
-                        key: key, size: Int64(item.value("Size") ?? "") ?? 0, etag: item.value("ETag").map(Self.unquote),
+                        key: key, size: Int64(item.value("Size") ?? "") ?? 0,
+                        etag: item.value("ETag").map(Self.unquote),
                         lastModified: item.value("LastModified").flatMap(HTTPDate.parseISO8601)))
             }
             for common in root.children("CommonPrefixes") {
@@ -271,7 +283,9 @@ public final class S3Store: ObjectStore {
         guard let root = XMLNode.parse(response.body) else { throw invalidResponse("delete objects", key: keys[0]) }
         let failures = root.children("Error")
         if let first = failures.first {
-            var error = s3Error(root: first, status: response.status, operation: "delete objects", key: first.value("Key") ?? keys[0], requestID: nil)
+            var error = s3Error(
+                root: first, status: response.status, operation: "delete objects", key: first.value("Key") ?? keys[0],
+                requestID: nil)
             if failures.count > 1 { error.message += " (and \(failures.count - 1) more keys failed)" }
             throw error
         }
@@ -304,18 +318,22 @@ public final class S3Store: ObjectStore {
         var resumeETag: String?
         while true {
             // Signed afresh on every attempt: the signature includes the time.
-            var requestHeaders: [(name: String, value: String)] = [("host", host)] + headers.map { (name: $0.0, value: $0.1) }
+            var requestHeaders: [(name: String, value: String)] =
+                [("host", host)] + headers.map { (name: $0.0, value: $0.1) }
             if resumeOffset > 0, let resumeETag {
                 requestHeaders += [("range", "bytes=\(resumeOffset)-"), ("if-match", resumeETag)]
             }
             let signature = signer.sign(
-                .init(method: method, path: path, query: query.map { (name: $0.0, value: $0.1) }, headers: requestHeaders, payloadHash: payloadHash),
+                .init(
+                    method: method, path: path, query: query.map { (name: $0.0, value: $0.1) }, headers: requestHeaders,
+                    payloadHash: payloadHash),
                 at: Date())
             requestHeaders += signature.addedHeaders
             let error: ObjectStoreError
             do {
                 let response = try client.perform(
-                    HTTPRequest(method: method, url: url, headers: requestHeaders, body: body), sink: sink, resumeOffset: resumeOffset)
+                    HTTPRequest(method: method, url: url, headers: requestHeaders, body: body), sink: sink,
+                    resumeOffset: resumeOffset)
                 if (200..<300).contains(response.status) || accept.contains(response.status) { return response }
                 error = s3Error(response: response, operation: operation, key: target)
             } catch let failure as CurlFailure {
@@ -362,21 +380,27 @@ public final class S3Store: ObjectStore {
         return error
     }
 
-    private func s3Error(root: XMLNode, status: Int, operation: String, key target: String, requestID: String?) -> ObjectStoreError {
+    private func s3Error(root: XMLNode, status: Int, operation: String, key target: String, requestID: String?)
+        -> ObjectStoreError
+    {
         let code = root.value("Code") ?? "UnknownError"
         let target = code == "NoSuchBucket" ? "s3://\(bucket)" : target
         return ObjectStoreError(
             ObjectStoreError.kind(forS3Code: code, status: status), operation: operation, target: target, code: code,
-            message: root.value("Message") ?? "no message", httpStatus: status, requestID: root.value("RequestId") ?? requestID)
+            message: root.value("Message") ?? "no message", httpStatus: status,
+            requestID: root.value("RequestId") ?? requestID)
     }
 
     private func invalidResponse(_ operation: String, key: String) -> ObjectStoreError {
-        ObjectStoreError(.invalidResponse, operation: operation, target: describe(key), message: "the service's answer could not be read")
+        ObjectStoreError(
+            .invalidResponse, operation: operation, target: describe(key),
+            message: "the service's answer could not be read")
     }
 
     private func checked(_ key: String) throws(ObjectStoreError) -> String {
         guard !key.isEmpty, key.utf8.count <= 1024 else {
-            throw ObjectStoreError(.invalidKey, operation: "use key", target: describe(key), message: "keys must be 1 to 1,024 bytes long")
+            throw ObjectStoreError(
+                .invalidKey, operation: "use key", target: describe(key), message: "keys must be 1 to 1,024 bytes long")
         }
         return key
     }

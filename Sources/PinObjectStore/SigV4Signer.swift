@@ -163,7 +163,9 @@ public struct SigV4Signer: Sendable {
         for byte in text.utf8 {
             let isLetter = (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
             let isDigit = byte >= 0x30 && byte <= 0x39
-            let isMark = byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "~")
+            let isMark =
+                byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
+                || byte == UInt8(ascii: "~")
             if isLetter || isDigit || isMark || (keepSlash && byte == UInt8(ascii: "/")) {
                 out.append(byte)
             } else {

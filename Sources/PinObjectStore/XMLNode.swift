@@ -65,7 +65,9 @@ struct XMLNode: Sendable {
             }
             text.removeAll(keepingCapacity: true)
             let selfClosing = tag.last == UInt8(ascii: "/")
-            let nameEnd = tag.firstIndex { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "/") || $0 == 9 || $0 == 10 || $0 == 13 } ?? tag.endIndex
+            let nameEnd =
+                tag.firstIndex { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "/") || $0 == 9 || $0 == 10 || $0 == 13 }
+                ?? tag.endIndex
             var name = String(decoding: tag[tag.startIndex..<nameEnd], as: UTF8.self)
             if let colon = name.lastIndex(of: ":") { name = String(name[name.index(after: colon)...]) }
             let node = XMLNode(name: name)

@@ -6,14 +6,16 @@ import Testing
 @Suite struct LocalDirectoryStoreTests {
     /// A fresh store in a new temporary directory, removed afterwards by the caller.
     static func freshStore() -> LocalDirectoryStore {
-        LocalDirectoryStore(root: FileManager.default.temporaryDirectory.appendingPathComponent(TestS3.randomName("local")).path)
+        LocalDirectoryStore(
+            root: FileManager.default.temporaryDirectory.appendingPathComponent(TestS3.randomName("local")).path)
     }
 
     /// Every file under the root, temporary ones included.
     static func allFiles(_ root: String) -> [String] {
         (FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? []).filter {
             var isDirectory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: root + "/" + $0, isDirectory: &isDirectory) && !isDirectory.boolValue
+            return FileManager.default.fileExists(atPath: root + "/" + $0, isDirectory: &isDirectory)
+                && !isDirectory.boolValue
         }.sorted()
     }
 

@@ -33,7 +33,9 @@ import Testing
     }
 
     @Test func opensTheRightStore() throws {
-        let environment = ["AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_ENDPOINT_URL": "http://127.0.0.1:9"]
+        let environment = [
+            "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        ]
         let (s3, s3Prefix) = try ObjectStores.open(location: "s3://my-bucket/clean", environment: environment)
         #expect((s3 as? S3Store)?.bucket == "my-bucket")
         #expect((s3 as? S3Store)?.configuration.usePathStyle == true)
@@ -49,15 +51,20 @@ import Testing
     @Test func configurationFromEnvironment() throws {
         let configuration = try S3Configuration.fromEnvironment([
             "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "token",
-            "AWS_DEFAULT_REGION": "eu-west-1", "AWS_ENDPOINT_URL_S3": "http://localhost:9000/", "AWS_ENDPOINT_URL": "http://ignored:1",
+            "AWS_DEFAULT_REGION": "eu-west-1", "AWS_ENDPOINT_URL_S3": "http://localhost:9000/",
+            "AWS_ENDPOINT_URL": "http://ignored:1",
         ])
         #expect(configuration.region == "eu-west-1")
         #expect(configuration.endpoint == "http://localhost:9000")
         #expect(configuration.usePathStyle)
         #expect(configuration.credentials.sessionToken == "token")
-        let aws = try S3Configuration.fromEnvironment(["AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "ap-south-1"])
+        let aws = try S3Configuration.fromEnvironment([
+            "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "ap-south-1",
+        ])
         #expect(aws.endpoint == nil && !aws.usePathStyle && aws.region == "ap-south-1")
-        let fallback = try S3Configuration.fromEnvironment(["AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret"])
+        let fallback = try S3Configuration.fromEnvironment([
+            "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret",
+        ])
         #expect(fallback.region == "us-east-1")
     }
 }

@@ -20,7 +20,9 @@ import Testing
         #expect(contents.count == 2)
         #expect(contents[0].value("Key") == "a & b/<c> é日.json")
         #expect(contents[0].value("ETag").map(S3Store.unquote) == "abc")
-        #expect(contents[0].value("LastModified").flatMap(HTTPDate.parseISO8601) == Date(timeIntervalSince1970: 1_704_164_645.5))
+        #expect(
+            contents[0].value("LastModified").flatMap(HTTPDate.parseISO8601)
+                == Date(timeIntervalSince1970: 1_704_164_645.5))
         #expect(root.value("NextContinuationToken") == "tok/en+=")
         #expect(root.child("Empty")?.text == "")
         #expect(XMLNode.parse(Array("<a><b></a>".utf8)) == nil)
@@ -40,6 +42,8 @@ import Testing
     @Test func digests() {
         #expect(Digest.base64(Digest.md5(UnsafeRawBufferPointer(start: nil, count: 0))) == "1B2M2Y8AsgTpgAmY7PhCfg==")
         #expect(Digest.base64(Array("ab".utf8)) == "YWI=")
-        #expect(Digest.hex(Digest.sha256(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            Digest.hex(Digest.sha256(Array("abc".utf8)))
+                == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 }

@@ -6,20 +6,18 @@ import Testing
 /// Retries and error mapping against a server that fails on purpose (fake_s3_server.py).
 @Suite(.serialized) struct S3StoreRetryTests {
     final class FakeServer {
-        let process = Process()
+        let process = TestPython.process(script: "fake_s3_server.py")
         let stdin = Pipe()
         let port: Int
 
         init() throws {
-            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("fake_s3_server.py")
             let stdout = Pipe()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", script.path]
             process.standardInput = stdin
             process.standardOutput = stdout
             try process.run()
             var line = Data()
-            while let byte = try stdout.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
+            while let byte = try stdout.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8)
+            {
                 line += byte
             }
             port = Int(String(decoding: line, as: UTF8.self)) ?? 0
@@ -36,7 +34,8 @@ import Testing
 
     static func store(_ server: FakeServer, attempts: Int) throws -> S3Store {
         var configuration = S3Configuration(
-            credentials: .init(accessKeyID: "AKIDFAKE", secretAccessKey: secret, sessionToken: "fake-token-DO-NOT-PRINT"),
+            credentials: .init(
+                accessKeyID: "AKIDFAKE", secretAccessKey: secret, sessionToken: "fake-token-DO-NOT-PRINT"),
             endpoint: "http://127.0.0.1:\(server.port)")
         configuration.retry = RetryPolicy(maxAttempts: attempts, initialDelay: 0.01, maxDelay: 0.05)
         return try S3Store(bucket: "bucket", configuration: configuration)
@@ -67,7 +66,8 @@ import Testing
             _ = try await store.get("slowdown-10/a.json")
         } throws: { error in
             guard let error = error as? ObjectStoreError else { return false }
-            return error.kind == .throttled && error.code == "SlowDown" && error.httpStatus == 503 && error.requestID == "REQ123"
+            return error.kind == .throttled && error.code == "SlowDown" && error.httpStatus == 503
+                && error.requestID == "REQ123"
         }
         #expect(try await Self.requests(store, "slowdown-10/a.json") == 3)
     }

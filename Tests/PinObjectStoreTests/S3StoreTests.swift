@@ -63,7 +63,8 @@ import Testing
     @Test func keysWithSpacesUnicodeAndReservedCharacters() async throws {
         let store = try await TestS3.freshBucket("keys")
         let keys = [
-            "with space/a b.json", "unicode/ünïcødé 日本語.json", "plus+sign=equals.json", "topic/dt=2024-01-01/topic+3+00000000000000000007.jsonl",
+            "with space/a b.json", "unicode/ünïcødé 日本語.json", "plus+sign=equals.json",
+            "topic/dt=2024-01-01/topic+3+00000000000000000007.jsonl",
             "reserved/!$&'()*,;:@~%.txt", "query?and#hash.txt",
         ]
         for (index, key) in keys.enumerated() {
@@ -158,7 +159,8 @@ import Testing
 
     @Test func unreachableEndpointFailsAfterBoundedRetries() async throws {
         var configuration = S3Configuration(
-            credentials: .init(accessKeyID: "AKID", secretAccessKey: "very-secret-value"), endpoint: "http://127.0.0.1:1")
+            credentials: .init(accessKeyID: "AKID", secretAccessKey: "very-secret-value"),
+            endpoint: "http://127.0.0.1:1")
         configuration.retry = RetryPolicy(maxAttempts: 3, initialDelay: 0.05, maxDelay: 0.1)
         let store = try S3Store(bucket: "nowhere", configuration: configuration)
         let start = Date()
@@ -178,7 +180,8 @@ import Testing
 
     @Test func openFromLocation() async throws {
         let bucket = TestS3.randomName("location")
-        let (store, prefix) = try ObjectStores.open(location: "s3://\(bucket)/raw/pinterest_topic", environment: TestS3.environment)
+        let (store, prefix) = try ObjectStores.open(
+            location: "s3://\(bucket)/raw/pinterest_topic", environment: TestS3.environment)
         #expect(prefix == "raw/pinterest_topic/")
         let s3 = try #require(store as? S3Store)
         #expect(s3.bucket == bucket)

@@ -14,7 +14,8 @@ import Testing
 
     @Test func getVanilla() {
         let signed = Self.suite.sign(
-            .init(method: "GET", path: "/", headers: [Self.host], payloadHash: SigV4Signer.emptyPayloadHash), at: Self.suiteDate)
+            .init(method: "GET", path: "/", headers: [Self.host], payloadHash: SigV4Signer.emptyPayloadHash),
+            at: Self.suiteDate)
         #expect(
             signed.canonicalRequest
                 == "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\n"
@@ -35,14 +36,17 @@ import Testing
             .init(
                 method: "GET", path: "/", query: [("Param2", "value2"), ("Param1", "value1")], headers: [Self.host],
                 payloadHash: SigV4Signer.emptyPayloadHash), at: Self.suiteDate)
-        #expect(signed.canonicalRequest.split(separator: "\n", omittingEmptySubsequences: false)[2] == "Param1=value1&Param2=value2")
+        #expect(
+            signed.canonicalRequest.split(separator: "\n", omittingEmptySubsequences: false)[2]
+                == "Param1=value1&Param2=value2")
         #expect(signed.stringToSign.hasSuffix("816cd5b414d056048ba4f7c5386d6e0533120fb1fcfa93762cf0fc39e2cf19e0"))
         #expect(signed.signature == "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500")
     }
 
     @Test func postVanilla() {
         let signed = Self.suite.sign(
-            .init(method: "POST", path: "/", headers: [Self.host], payloadHash: SigV4Signer.emptyPayloadHash), at: Self.suiteDate)
+            .init(method: "POST", path: "/", headers: [Self.host], payloadHash: SigV4Signer.emptyPayloadHash),
+            at: Self.suiteDate)
         #expect(signed.signature == "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b")
     }
 
@@ -62,7 +66,8 @@ import Testing
     @Test func getHeaderValueTrim() {
         let signed = Self.suite.sign(
             .init(
-                method: "GET", path: "/", headers: [Self.host, ("My-Header1", " value1"), ("My-Header2", "\"a   b   c\"")],
+                method: "GET", path: "/",
+                headers: [Self.host, ("My-Header1", " value1"), ("My-Header2", "\"a   b   c\"")],
                 payloadHash: SigV4Signer.emptyPayloadHash), at: Self.suiteDate)
         #expect(signed.canonicalRequest.contains("my-header1:value1\nmy-header2:\"a b c\"\n"))
         #expect(signed.signature == "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736")
@@ -71,11 +76,13 @@ import Testing
     /// The "GET object" example of the S3 API reference (Authenticating requests: AWS Signature V4).
     @Test func s3ReferenceGetObject() {
         let signer = SigV4Signer(
-            credentials: .init(accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+            credentials: .init(
+                accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
             region: "us-east-1")
         let signed = signer.sign(
             .init(
-                method: "GET", path: "/test.txt", headers: [("Host", "examplebucket.s3.amazonaws.com"), ("Range", "bytes=0-9")],
+                method: "GET", path: "/test.txt",
+                headers: [("Host", "examplebucket.s3.amazonaws.com"), ("Range", "bytes=0-9")],
                 payloadHash: SigV4Signer.emptyPayloadHash),
             at: Date(timeIntervalSince1970: 1_369_353_600))  // 20130524T000000Z
         #expect(
@@ -88,7 +95,8 @@ import Testing
         var signer = Self.suite
         signer.credentials.sessionToken = "TOKEN/with+chars="
         let signed = signer.sign(
-            .init(method: "GET", path: "/", headers: [Self.host], payloadHash: SigV4Signer.emptyPayloadHash), at: Self.suiteDate)
+            .init(method: "GET", path: "/", headers: [Self.host], payloadHash: SigV4Signer.emptyPayloadHash),
+            at: Self.suiteDate)
         #expect(signed.canonicalRequest.contains("x-amz-security-token:TOKEN/with+chars=\n"))
         #expect(signed.authorization.contains("SignedHeaders=host;x-amz-date;x-amz-security-token,"))
         #expect(signed.addedHeaders.contains { $0.name == "x-amz-security-token" && $0.value == "TOKEN/with+chars=" })
@@ -98,11 +106,14 @@ import Testing
         #expect(SigV4Signer.encodePath("/b/a b/ü+=$~.json") == "/b/a%20b/%C3%BC%2B%3D%24~.json")
         #expect(SigV4Signer.encodePath("/b//double/") == "/b//double/")
         #expect(SigV4Signer.uriEncode("a/b c", keepSlash: false) == "a%2Fb%20c")
-        #expect(SigV4Signer.canonicalQuery([("prefix", "x/y z"), ("list-type", "2"), ("a", "2"), ("a", "1")]) == "a=1&a=2&list-type=2&prefix=x%2Fy%20z")
+        #expect(
+            SigV4Signer.canonicalQuery([("prefix", "x/y z"), ("list-type", "2"), ("a", "2"), ("a", "1")])
+                == "a=1&a=2&list-type=2&prefix=x%2Fy%20z")
     }
 
     @Test func credentialsDescriptionHidesSecrets() {
-        let credentials = SigV4Signer.Credentials(accessKeyID: "AKID", secretAccessKey: "s3cr3t-key", sessionToken: "t0ken")
+        let credentials = SigV4Signer.Credentials(
+            accessKeyID: "AKID", secretAccessKey: "s3cr3t-key", sessionToken: "t0ken")
         let text = "\(credentials) \(S3Configuration(credentials: credentials))"
         #expect(text.contains("AKID"))
         #expect(!text.contains("s3cr3t-key"))
@@ -125,16 +136,28 @@ import Testing
     /// for the path sent and for the Authorization header.
     @Test func matchesBotocore() throws {
         let cases: [BotocoreCase] = [
-            .init(method: "GET", key: nil, query: [("list-type", "2"), ("prefix", "raw/topic/dt=2024-01-01/"), ("continuation-token", "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=")]),
+            .init(
+                method: "GET", key: nil,
+                query: [
+                    ("list-type", "2"), ("prefix", "raw/topic/dt=2024-01-01/"),
+                    ("continuation-token", "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM="),
+                ]),
             .init(method: "GET", key: "raw/pinterest_topic/dt=2024-01-01/pinterest_topic+0+00000000000000000042.jsonl"),
-            .init(method: "PUT", key: "clean/dt=2024-01-01/part-00000.parquet", headers: [("Content-Type", "application/vnd.apache.parquet")], body: "PAR1 some bytes PAR1"),
+            .init(
+                method: "PUT", key: "clean/dt=2024-01-01/part-00000.parquet",
+                headers: [("Content-Type", "application/vnd.apache.parquet")], body: "PAR1 some bytes PAR1"),
             .init(method: "PUT", key: "unsigned/payload.json", body: "{\"a\":1}", unsigned: true),
             .init(method: "HEAD", key: "with/session-token.json", token: "FQoGZXIvYXdzEXAMPLE//token+value="),
             .init(method: "GET", key: "ünïcødé/日本語 key.json"),
             .init(method: "PUT", key: "reserved/a b+c=d&e;f:g@h$i,j!k'l(m)n*o~p%q.txt", body: "x"),
             .init(method: "DELETE", key: "dir//double/slash"),
-            .init(method: "POST", key: "big.bin", query: [("uploadId", "VXBsb2FkIElEIGZvciBlbHZpbmc+/=="), ("partNumber", "3")], body: ""),
-            .init(method: "POST", key: nil, query: [("delete", "")], headers: [("Content-Type", "application/xml"), ("Content-MD5", "1B2M2Y8AsgTpgAmY7PhCfg==")], body: "<Delete><Object><Key>a</Key></Object></Delete>"),
+            .init(
+                method: "POST", key: "big.bin",
+                query: [("uploadId", "VXBsb2FkIElEIGZvciBlbHZpbmc+/=="), ("partNumber", "3")], body: ""),
+            .init(
+                method: "POST", key: nil, query: [("delete", "")],
+                headers: [("Content-Type", "application/xml"), ("Content-MD5", "1B2M2Y8AsgTpgAmY7PhCfg==")],
+                body: "<Delete><Object><Key>a</Key></Object></Delete>"),
         ]
         let endpoint = "http://127.0.0.1:19000"
         let host = "127.0.0.1:19000"
@@ -146,8 +169,10 @@ import Testing
         var input: [[String: Any]] = []
         for item in cases {
             var json: [String: Any] = [
-                "method": item.method, "endpoint": endpoint, "bucket": bucket, "params": item.query.map { [$0.0, $0.1] },
-                "headers": Dictionary(uniqueKeysWithValues: item.headers), "body": item.body, "access_key": "AKIDEXAMPLE",
+                "method": item.method, "endpoint": endpoint, "bucket": bucket,
+                "params": item.query.map { [$0.0, $0.1] },
+                "headers": Dictionary(uniqueKeysWithValues: item.headers), "body": item.body,
+                "access_key": "AKIDEXAMPLE",
                 "secret_key": secret, "region": "eu-west-1", "timestamp": timestamp, "unsigned": item.unsigned,
             ]
             json["key"] = item.key
@@ -160,24 +185,24 @@ import Testing
         for (item, expected) in zip(cases, results) {
             let path = "/" + bucket + (item.key.map { "/" + $0 } ?? "")
             let signer = SigV4Signer(
-                credentials: .init(accessKeyID: "AKIDEXAMPLE", secretAccessKey: secret, sessionToken: item.token), region: "eu-west-1")
+                credentials: .init(accessKeyID: "AKIDEXAMPLE", secretAccessKey: secret, sessionToken: item.token),
+                region: "eu-west-1")
             let payloadHash =
                 item.unsigned ? SigV4Signer.unsignedPayload : Digest.hex(Digest.sha256(Array(item.body.utf8)))
             let signed = signer.sign(
                 .init(
                     method: item.method, path: path, query: item.query.map { (name: $0.0, value: $0.1) },
-                    headers: [("host", host)] + item.headers.map { (name: $0.0, value: $0.1) }, payloadHash: payloadHash),
+                    headers: [("host", host)] + item.headers.map { (name: $0.0, value: $0.1) }, payloadHash: payloadHash
+                ),
                 at: date)
             #expect(SigV4Signer.encodePath(path) == expected["path"], "path of \(item.method) \(item.key ?? "")")
-            #expect(signed.authorization == expected["authorization"], "authorization of \(item.method) \(item.key ?? "")")
+            #expect(
+                signed.authorization == expected["authorization"], "authorization of \(item.method) \(item.key ?? "")")
         }
     }
 
     static func runBotocore(_ input: Data) throws -> [[String: String]] {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("sign_with_botocore.py")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path]
+        let process = TestPython.process(script: "sign_with_botocore.py")
         let stdin = Pipe()
         let stdout = Pipe()
         process.standardInput = stdin

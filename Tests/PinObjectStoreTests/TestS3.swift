@@ -6,10 +6,14 @@ import Foundation
 enum TestS3 {
     static var environment: [String: String] {
         var environment = ProcessInfo.processInfo.environment
-        if environment["AWS_ENDPOINT_URL_S3", default: ""].isEmpty && environment["AWS_ENDPOINT_URL", default: ""].isEmpty {
+        if environment["AWS_ENDPOINT_URL_S3", default: ""].isEmpty
+            && environment["AWS_ENDPOINT_URL", default: ""].isEmpty
+        {
             environment["AWS_ENDPOINT_URL_S3"] = "http://127.0.0.1:19000"
         }
-        if environment["AWS_ACCESS_KEY_ID", default: ""].isEmpty || environment["AWS_SECRET_ACCESS_KEY", default: ""].isEmpty {
+        if environment["AWS_ACCESS_KEY_ID", default: ""].isEmpty
+            || environment["AWS_SECRET_ACCESS_KEY", default: ""].isEmpty
+        {
             environment["AWS_ACCESS_KEY_ID"] = "test"
             environment["AWS_SECRET_ACCESS_KEY"] = "test"
         }
@@ -30,7 +34,9 @@ enum TestS3 {
     }
 
     /// A new, empty bucket with a random name.
-    static func freshBucket(_ stem: String, configure: (inout S3Configuration) -> Void = { _ in }) async throws -> S3Store {
+    static func freshBucket(_ stem: String, configure: (inout S3Configuration) -> Void = { _ in }) async throws
+        -> S3Store
+    {
         var configuration = try configuration()
         configure(&configuration)
         let store = try S3Store(bucket: randomName(stem), configuration: configuration)
