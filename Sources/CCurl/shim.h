@@ -6,6 +6,8 @@
 // Swift cannot call the variadic curl_easy_setopt / curl_easy_getinfo: one typed wrapper per argument kind.
 
 typedef size_t (*CCurl_data_callback)(char *buffer, size_t size, size_t count, void *userdata);
+typedef int (*CCurl_progress_callback)(void *userdata, curl_off_t download_total, curl_off_t downloaded,
+                                       curl_off_t upload_total, curl_off_t uploaded);
 
 static inline CURLcode CCurl_setopt_long(CURL *handle, CURLoption option, long value) {
     return curl_easy_setopt(handle, option, value);
@@ -29,6 +31,10 @@ static inline CURLcode CCurl_setopt_slist(CURL *handle, CURLoption option, struc
 
 static inline CURLcode CCurl_setopt_callback(CURL *handle, CURLoption option, CCurl_data_callback value) {
     return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode CCurl_setopt_progress(CURL *handle, CCurl_progress_callback value) {
+    return curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, value);
 }
 
 static inline CURLcode CCurl_getinfo_long(CURL *handle, CURLINFO info, long *value) {

@@ -1,16 +1,25 @@
 import Foundation
 
 /// Runs blocking work (a curl transfer, fsync) on its own thread so it never holds one of the few
-/// threads of Swift's cooperative pool; the caller's task waits without blocking.
+/// threads of Swift's cooperative pool; the caller's task waits without blocking. Cancelling the
+/// task sets the thread's ``CancellationFlag``.
 enum BlockingCall {
     static func run<T: Sendable>(_ body: () throws -> T) async throws -> T {
+        let flag = CancellationFlag()
         // The body may capture non-Sendable state (a caller's chunk handler). That is safe: the
         // caller is suspended until the body has finished and been released.
-        try await withoutActuallyEscaping(body) { escapable in
-            try await withCheckedThrowingContinuation { continuation in
-                let job = Job(work: escapable, continuation: continuation)
-                let thread = Thread { job.execute() }
-                thread.start()
+        return try await withoutActuallyEscaping(body) { escapable in
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { continuation in
+                    let job = Job(work: escapable, continuation: continuation)
+                    let thread = Thread {
+                        flag.install()
+                        job.execute()
+                    }
+                    thread.start()
+                }
+            } onCancel: {
+                flag.cancel()
             }
         }
     }

@@ -58,11 +58,13 @@ final class CurlClient: @unchecked Sendable {
     /// `resumeOffset` is where a ranged request starts: if the server ignores the range and sends
     /// the whole object (200), that many bytes are skipped so the sink never sees data twice.
     func perform(
-        _ request: HTTPRequest, sink: ((UnsafeRawBufferPointer) throws -> Void)?, resumeOffset: Int = 0
+        _ request: HTTPRequest, sink: ((UnsafeRawBufferPointer) throws -> Void)?, resumeOffset: Int = 0,
+        cancellation: CancellationFlag
     ) throws -> HTTPResponse {
         let handle = checkOut()
         defer { checkIn(handle) }
-        let transfer = CurlTransfer(upload: request.body, sink: sink, resumeOffset: resumeOffset)
+        let transfer = CurlTransfer(
+            upload: request.body, sink: sink, resumeOffset: resumeOffset, cancellation: cancellation)
         let raw = handle.raw
         curl_easy_reset(raw)
 
@@ -86,6 +88,9 @@ final class CurlClient: @unchecked Sendable {
         _ = CCurl_setopt_long(raw, CURLOPT_LOW_SPEED_TIME, lowSpeedTime)
         _ = CCurl_setopt_callback(raw, CURLOPT_HEADERFUNCTION, curlHeaderCallback)
         _ = CCurl_setopt_callback(raw, CURLOPT_WRITEFUNCTION, curlWriteCallback)
+        // The progress callback is how a cancelled task stops a transfer in flight.
+        _ = CCurl_setopt_long(raw, CURLOPT_NOPROGRESS, 0)
+        _ = CCurl_setopt_progress(raw, curlProgressCallback)
 
         switch request.method {
         case "GET":
@@ -106,9 +111,14 @@ final class CurlClient: @unchecked Sendable {
             _ = CCurl_setopt_pointer(raw, CURLOPT_HEADERDATA, context)
             _ = CCurl_setopt_pointer(raw, CURLOPT_WRITEDATA, context)
             _ = CCurl_setopt_pointer(raw, CURLOPT_READDATA, context)
+            _ = CCurl_setopt_pointer(raw, CURLOPT_XFERINFODATA, context)
             return curl_easy_perform(raw)
         }
         if let sinkError = transfer.sinkError { throw sinkError }
+        if code == CURLE_ABORTED_BY_CALLBACK && transfer.cancellation.isCancelled {
+            handle.discard = true
+            throw CancellationError()
+        }
         guard code == CURLE_OK else {
             let retryable = ![CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL, CURLE_WRITE_ERROR, CURLE_READ_ERROR]
                 .contains(code)
@@ -172,11 +182,16 @@ final class CurlTransfer {
     let resumeOffset: Int
     /// Bytes of the answer still to drop before the sink sees any.
     var skip = 0
+    let cancellation: CancellationFlag
 
-    init(upload: UnsafeRawBufferPointer?, sink: ((UnsafeRawBufferPointer) throws -> Void)?, resumeOffset: Int) {
+    init(
+        upload: UnsafeRawBufferPointer?, sink: ((UnsafeRawBufferPointer) throws -> Void)?, resumeOffset: Int,
+        cancellation: CancellationFlag
+    ) {
         self.upload = upload
         self.sink = sink
         self.resumeOffset = resumeOffset
+        self.cancellation = cancellation
     }
 }
 
@@ -240,4 +255,13 @@ private func curlReadCallback(
         transfer.uploadOffset += length
     }
     return length
+}
+
+private func curlProgressCallback(
+    _ context: UnsafeMutableRawPointer?, _ downloadTotal: curl_off_t, _ downloaded: curl_off_t,
+    _ uploadTotal: curl_off_t, _ uploaded: curl_off_t
+) -> Int32 {
+    guard let context else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    return transfer.cancellation.isCancelled ? 1 : 0
 }

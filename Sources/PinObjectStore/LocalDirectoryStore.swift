@@ -75,7 +75,9 @@ public struct LocalDirectoryStore: ObjectStore {
             guard fd >= 0 else { throw ObjectStoreError.posix("get", path: path) }
             defer { close(fd) }
             var buffer = [UInt8](repeating: 0, count: 1 << 20)
+            let cancellation = CancellationFlag.current
             while true {
+                try cancellation.check()
                 let count = try buffer.withUnsafeMutableBytes { try FileIO.read(fd, into: $0, path: path) }
                 if count == 0 { break }
                 try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[..<count])) }

@@ -237,7 +237,8 @@ public final class S3Store: ObjectStore {
                     requestID: nil)
             }
         } catch {
-            _ = try? send("DELETE", key: key, query: [("uploadId", uploadID)], retry: false)
+            // Sent even when the failure was a cancellation.
+            _ = try? send("DELETE", key: key, query: [("uploadId", uploadID)], retry: false, cancellable: false)
             throw error
         }
     }
@@ -297,8 +298,9 @@ public final class S3Store: ObjectStore {
     private func send(
         _ method: String, key: String?, query: [(String, String)] = [], headers: [(String, String)] = [],
         body: UnsafeRawBufferPointer? = nil, sink: ((UnsafeRawBufferPointer) throws -> Void)? = nil,
-        accept: Set<Int> = [], retry: Bool = true
+        accept: Set<Int> = [], retry: Bool = true, cancellable: Bool = true
     ) throws -> HTTPResponse {
+        let cancellation = cancellable ? CancellationFlag.current : .never
         let path = key.map { bucketPath + "/" + $0 } ?? (bucketPath.isEmpty ? "/" : bucketPath)
         let queryString = SigV4Signer.canonicalQuery(query.map { (name: $0.0, value: $0.1) })
         let url = scheme + "://" + host + SigV4Signer.encodePath(path) + (queryString.isEmpty ? "" : "?" + queryString)
@@ -317,6 +319,7 @@ public final class S3Store: ObjectStore {
         var resumeOffset = 0
         var resumeETag: String?
         while true {
+            try cancellation.check()
             // Signed afresh on every attempt: the signature includes the time.
             var requestHeaders: [(name: String, value: String)] =
                 [("host", host)] + headers.map { (name: $0.0, value: $0.1) }
@@ -333,7 +336,7 @@ public final class S3Store: ObjectStore {
             do {
                 let response = try client.perform(
                     HTTPRequest(method: method, url: url, headers: requestHeaders, body: body), sink: sink,
-                    resumeOffset: resumeOffset)
+                    resumeOffset: resumeOffset, cancellation: cancellation)
                 if (200..<300).contains(response.status) || accept.contains(response.status) { return response }
                 error = s3Error(response: response, operation: operation, key: target)
             } catch let failure as CurlFailure {
@@ -349,12 +352,12 @@ public final class S3Store: ObjectStore {
                     resumable = true
                 }
                 guard failure.retryable, resumable, attempt < policy.maxAttempts else { throw error }
-                Thread.sleep(forTimeInterval: policy.delay(afterAttempt: attempt))
+                try cancellation.sleep(policy.delay(afterAttempt: attempt))
                 attempt += 1
                 continue
             }
             guard error.isTransient, attempt < policy.maxAttempts else { throw error }
-            Thread.sleep(forTimeInterval: policy.delay(afterAttempt: attempt))
+            try cancellation.sleep(policy.delay(afterAttempt: attempt))
             attempt += 1
         }
     }

@@ -129,4 +129,28 @@ import Testing
             _ = try await store.get("changed/d.bin")
         } throws: { ($0 as? ObjectStoreError)?.code == "PreconditionFailed" }
     }
+
+    /// Cancelling the task stops a transfer in flight and a backoff pause, within about a second.
+    @Test func cancellationStopsTransfersAndBackoff() async throws {
+        let server = try FakeServer()
+        defer { server.stop() }
+        let store = try Self.store(server, attempts: 5)
+        var start = Date()
+        let download = Task { try await store.get("slow/a.bin") }
+        try await Task.sleep(for: .milliseconds(300))
+        download.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await download.value }
+        #expect(Date().timeIntervalSince(start) < 5)
+
+        var configuration = store.configuration
+        configuration.retry = RetryPolicy(maxAttempts: 5, initialDelay: 60, maxDelay: 60)
+        let patient = try S3Store(bucket: "bucket", configuration: configuration)
+        start = Date()
+        let retrying = Task { try await patient.get("slowdown-100/b.json") }
+        try await Task.sleep(for: .milliseconds(300))
+        retrying.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await retrying.value }
+        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(try await Self.requests(store, "slowdown-100/b.json") == 1)
+    }
 }

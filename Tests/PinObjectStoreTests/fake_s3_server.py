@@ -7,12 +7,13 @@ throttle429-N (429 without a body), denied (403 AccessDenied), badkey (403 Inval
 badsignature (403 SignatureDoesNotMatch); for downloads of a 1,000-byte object that break after
 400 bytes: cutoff (every answer breaks, ranges honoured), ignorerange (the first answer breaks,
 later ones ignore the range and send everything), changed (the object changes after the first
-answer, so If-Match fails). GET /bucket/_count/<path> answers how many requests <path> received.
+answer, so If-Match fails); slow (100 bytes every 0.1 s, for cancellation). GET /bucket/_count/<path> answers how many requests <path> received.
 """
 import re
 import socket
 import sys
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -65,6 +66,19 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(500, error_xml("InternalError", "We encountered an internal error."))
         if name == "throttle429" and seen <= failures:
             return self.answer(429)
+        if name == "slow" and self.command == "GET":
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            try:
+                for _ in range(1000):
+                    self.wfile.write(b"x" * 100)
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            except OSError:
+                pass
+            self.close_connection = True
+            return
         if name in ("cutoff", "ignorerange", "changed") and self.command == "GET":
             return self.download(name, seen)
         if name == "denied":
