@@ -38,6 +38,23 @@ enum FileIO {
         return filled
     }
 
+    /// Fills `buffer` from `offset` on (pread) unless the file ends first; returns how many bytes were read.
+    static func readFully(
+        _ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int, path: String
+    ) throws(ObjectStoreError) -> Int {
+        var filled = 0
+        while filled < buffer.count {
+            let count = pread(fd, buffer.baseAddress! + filled, buffer.count - filled, off_t(offset + filled))
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .posix("read", path: path)
+            }
+            if count == 0 { break }
+            filled += count
+        }
+        return filled
+    }
+
     static func fileSize(_ fd: Int32, path: String) throws(ObjectStoreError) -> Int64 {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .posix("stat", path: path) }

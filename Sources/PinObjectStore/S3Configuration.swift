@@ -14,6 +14,8 @@ public struct S3Configuration: Sendable, CustomStringConvertible {
     public var multipartThreshold: Int = 16 << 20
     /// The part size of multipart uploads (S3's minimum is 5 MiB for all but the last part).
     public var partSize: Int = 16 << 20
+    /// Parts uploaded at the same time; memory for a file upload is this many parts.
+    public var uploadConcurrency = 4
     /// Sign upload bodies (hash them) or send `UNSIGNED-PAYLOAD`; signing costs one SHA-256 pass.
     public var signPayload = true
     public var connectTimeoutSeconds = 10

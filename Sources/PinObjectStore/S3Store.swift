@@ -70,13 +70,8 @@ public final class S3Store: ObjectStore {
         try await BlockingCall.run {
             try bytes.withUnsafeBytes { buffer in
                 if buffer.count > configuration.multipartThreshold {
-                    try multipartUpload(key) { uploadPart in
-                        var offset = 0
-                        while offset < buffer.count {
-                            let end = min(buffer.count, offset + configuration.partSize)
-                            try uploadPart(UnsafeRawBufferPointer(rebasing: buffer[offset..<end]))
-                            offset = end
-                        }
+                    try multipartUpload(key, size: buffer.count) { range, uploadPart in
+                        try uploadPart(UnsafeRawBufferPointer(rebasing: buffer[range]))
                     }
                 } else {
                     try putObject(key, body: buffer)
@@ -97,15 +92,17 @@ public final class S3Store: ObjectStore {
                 try buffer.withUnsafeBytes { try putObject(key, body: UnsafeRawBufferPointer(rebasing: $0[..<count])) }
                 return
             }
-            // Memory stays at one part whatever the file size.
-            var buffer = [UInt8](repeating: 0, count: configuration.partSize)
-            try multipartUpload(key) { uploadPart in
-                while true {
-                    let count = try buffer.withUnsafeMutableBytes { try FileIO.readFully(fd, into: $0, path: path) }
-                    if count == 0 { break }
-                    try buffer.withUnsafeBytes { try uploadPart(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
-                    if count < buffer.count { break }
+            // Each part is read when its upload starts: memory stays at one part per concurrent upload.
+            try multipartUpload(key, size: size) { range, uploadPart in
+                var buffer = [UInt8](repeating: 0, count: range.count)
+                let count = try buffer.withUnsafeMutableBytes {
+                    try FileIO.readFully(fd, into: $0, at: range.lowerBound, path: path)
                 }
+                guard count == range.count else {
+                    throw ObjectStoreError(
+                        .io, operation: "read", target: path, message: "the file shrank while it was being uploaded")
+                }
+                try buffer.withUnsafeBytes { try uploadPart($0) }
             }
         }
     }
@@ -197,11 +194,15 @@ public final class S3Store: ObjectStore {
         _ = try send("PUT", key: try checked(key), headers: [("content-type", Self.contentType(for: key))], body: body)
     }
 
-    /// Create, upload every part `produceParts` hands over, complete; abort on any failure so no
-    /// orphaned parts are left to be billed.
+    /// Create, upload the parts (`readPart` hands each byte range's data to `uploadPart`, several
+    /// at a time), complete; abort on any failure so no orphaned parts are left to be billed.
     private func multipartUpload(
-        _ key: String, produceParts: (_ uploadPart: (UnsafeRawBufferPointer) throws -> Void) throws -> Void
+        _ key: String, size: Int,
+        readPart: (_ range: Range<Int>, _ uploadPart: (UnsafeRawBufferPointer) throws -> Void) throws -> Void
     ) throws {
+        // S3 allows at most 10,000 parts: larger objects get larger parts.
+        let partSize = max(configuration.partSize, (size + 9_999) / 10_000)
+        let partCount = (size + partSize - 1) / partSize
         let key = try checked(key)
         let created = try send(
             "POST", key: key, query: [("uploads", "")], headers: [("content-type", Self.contentType(for: key))],
@@ -210,15 +211,18 @@ public final class S3Store: ObjectStore {
             throw invalidResponse("create multipart upload", key: key)
         }
         do {
-            var etags: [String] = []
-            try produceParts { part in
-                let number = etags.count + 1
-                let response = try send(
-                    "PUT", key: key, query: [("partNumber", String(number)), ("uploadId", uploadID)], body: part)
-                guard let etag = response.headers["etag"] else {
-                    throw invalidResponse("upload part \(number)", key: key)
+            let lock = NSLock()
+            var etags = [String](repeating: "", count: partCount)
+            try ParallelWork.run(count: partCount, width: configuration.uploadConcurrency) { index in
+                let range = (index * partSize)..<min(size, (index + 1) * partSize)
+                try readPart(range) { part in
+                    let response = try send(
+                        "PUT", key: key, query: [("partNumber", String(index + 1)), ("uploadId", uploadID)], body: part)
+                    guard let etag = response.headers["etag"] else {
+                        throw invalidResponse("upload part \(index + 1)", key: key)
+                    }
+                    lock.withLock { etags[index] = etag }
                 }
-                etags.append(etag)
             }
             var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
             for (index, etag) in etags.enumerated() {

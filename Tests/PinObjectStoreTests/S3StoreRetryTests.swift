@@ -153,4 +153,20 @@ import Testing
         #expect(Date().timeIntervalSince(start) < 5)
         #expect(try await Self.requests(store, "slowdown-100/b.json") == 1)
     }
+
+    /// A refused part fails the whole upload, and the upload is aborted.
+    @Test func failedMultipartUploadIsAborted() async throws {
+        let server = try FakeServer()
+        defer { server.stop() }
+        var configuration = try Self.store(server, attempts: 2).configuration
+        configuration.multipartThreshold = 5 << 20
+        configuration.partSize = 5 << 20
+        let store = try S3Store(bucket: "bucket", configuration: configuration)
+        await #expect {
+            try await store.put("failpart/big.bin", bytes: TestS3.bytes(count: 16 << 20, seed: 5))
+        } throws: { error in
+            (error as? ObjectStoreError)?.code == "InvalidArgument" && (error as? ObjectStoreError)?.httpStatus == 400
+        }
+        #expect(try await Self.requests(store, "aborted/failpart/big.bin") == 1)
+    }
 }

@@ -7,7 +7,8 @@ throttle429-N (429 without a body), denied (403 AccessDenied), badkey (403 Inval
 badsignature (403 SignatureDoesNotMatch); for downloads of a 1,000-byte object that break after
 400 bytes: cutoff (every answer breaks, ranges honoured), ignorerange (the first answer breaks,
 later ones ignore the range and send everything), changed (the object changes after the first
-answer, so If-Match fails); slow (100 bytes every 0.1 s, for cancellation). GET /bucket/_count/<path> answers how many requests <path> received.
+answer, so If-Match fails); slow (100 bytes every 0.1 s, for cancellation); failpart (a multipart upload whose part 2 is
+refused; the abort is counted under /bucket/aborted/<rest>). GET /bucket/_count/<path> answers how many requests <path> received.
 """
 import re
 import socket
@@ -66,6 +67,23 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(500, error_xml("InternalError", "We encountered an internal error."))
         if name == "throttle429" and seen <= failures:
             return self.answer(429)
+        if name == "failpart":
+            query = self.path.partition("?")[2]
+            if self.command == "POST" and query.startswith("uploads"):
+                body = b"<InitiateMultipartUploadResult><UploadId>UP1</UploadId></InitiateMultipartUploadResult>"
+                return self.answer(200, body)
+            if self.command == "PUT" and "partNumber=2&" in query + "&":
+                return self.answer(400, error_xml("InvalidArgument", "Part refused on purpose"))
+            if self.command == "PUT":
+                self.send_response(200)
+                self.send_header("ETag", '"part"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if self.command == "DELETE" and "uploadId=UP1" in query:
+                with lock:
+                    counts["/".join(["", parts[1], "aborted"] + parts[2:])] += 1
+                return self.answer(204)
         if name == "slow" and self.command == "GET":
             self.send_response(200)
             self.send_header("Content-Length", "100000")
