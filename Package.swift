@@ -62,5 +62,8 @@ let package = Package(
         .testTarget(
             name: "PinCoreTests", dependencies: ["PinCore"], resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "PinPostgresTests", dependencies: ["PinPostgres"], swiftSettings: strict),
+        .testTarget(
+            name: "PinObjectStoreTests", dependencies: ["PinObjectStore"],
+            exclude: ["sign_with_botocore.py", "fake_s3_server.py"], swiftSettings: strict),
     ]
 )
