@@ -58,6 +58,13 @@ let package = Package(
         .executableTarget(name: "pin-stream-pg", dependencies: ["PinCore", "PinKafka", "PinPostgres"], swiftSettings: strict),
         .executableTarget(name: "pin-emulate", dependencies: ["PinCore"], swiftSettings: strict),
 
+        .testTarget(name: "PinCompressionTests", dependencies: ["PinCompression"], swiftSettings: strict),
+        .testTarget(
+            name: "PinParquetTests",
+            dependencies: ["PinParquet", "PinCompression"],
+            exclude: ["read_parquet.py"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "PinCoreTests", dependencies: ["PinCore"], resources: [.copy("Fixtures")], swiftSettings: strict),
     ]
 )
