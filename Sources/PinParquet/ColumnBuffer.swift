@@ -5,7 +5,7 @@ import PinCompression
 ///
 /// Strings go into a dictionary until it grows past its limits; then the chunk falls back to PLAIN for the
 /// rest of the row group (the next row group tries the dictionary again).
-final class ColumnBuffer {
+struct ColumnBuffer {
     struct Limits {
         var dictionary: Bool
         var dictionaryBytes: Int
@@ -60,7 +60,7 @@ final class ColumnBuffer {
 
     // MARK: appending
 
-    func appendNull() {
+    mutating func appendNull() {
         if maxDefinition > 0 { definitions.append(0) }
         if maxRepetition > 0 { repetitions.append(0) }
         levelCount += 1
@@ -70,31 +70,31 @@ final class ColumnBuffer {
     }
 
     @inline(__always)
-    private func appendPresentLevel() {
+    private mutating func appendPresentLevel() {
         if maxDefinition > 0 { definitions.append(maxDefinition) }
         levelCount += 1
         rows += 1
     }
 
-    func append(_ value: Int64) {
+    mutating func append(_ value: Int64) {
         appendPresentLevel()
         ints.append(value)
         if value < intMin { intMin = value }
         if value > intMax { intMax = value }
     }
 
-    func append(_ value: Bool) {
+    mutating func append(_ value: Bool) {
         appendPresentLevel()
         bools.append(value ? 1 : 0)
     }
 
-    func append(string bytes: UnsafeRawBufferPointer) {
+    mutating func append(string bytes: UnsafeRawBufferPointer) {
         appendPresentLevel()
         addString(bytes)
     }
 
     /// A list row: levels for each element, or one level marking the empty list.
-    func append(list: [String]) {
+    mutating func append(list: [String]) {
         rows += 1
         if list.isEmpty {
             definitions.append(maxDefinition - 2)
@@ -114,7 +114,7 @@ final class ColumnBuffer {
     }
 
     @inline(__always)
-    private func addString(_ bytes: UnsafeRawBufferPointer) {
+    private mutating func addString(_ bytes: UnsafeRawBufferPointer) {
         plainSize += 4 + bytes.count
         if usingDictionary {
             indices.append(UInt32(truncatingIfNeeded: dictionary.index(of: bytes)))
@@ -128,13 +128,13 @@ final class ColumnBuffer {
     }
 
     @inline(__always)
-    private func appendPlain(_ bytes: UnsafeRawBufferPointer) {
+    private mutating func appendPlain(_ bytes: UnsafeRawBufferPointer) {
         withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { plain.append(contentsOf: $0) }
         plain.append(contentsOf: bytes)
     }
 
     @inline(__always)
-    private func noteMinMax(_ bytes: UnsafeRawBufferPointer) {
+    private mutating func noteMinMax(_ bytes: UnsafeRawBufferPointer) {
         if let low = stringMin {
             if low.withUnsafeBytes({ ByteOrder.less(bytes, $0) }) { stringMin = Array(bytes) }
         } else {
@@ -148,14 +148,15 @@ final class ColumnBuffer {
     }
 
     /// Rewrites the dictionary-coded values as PLAIN and stops using the dictionary for this row group.
-    private func fallBackToPlain() {
+    private mutating func fallBackToPlain() {
         plain.reserveCapacity(max(plainSize, 1 << 16))
+        let entries = dictionary
         for index in indices {
-            dictionary.withEntry(Int(index)) { appendPlain($0) }
+            entries.withEntry(Int(index)) { appendPlain($0) }
         }
-        if let (low, high) = dictionary.minMaxIndices() {
-            dictionary.withEntry(low) { noteMinMax($0) }
-            dictionary.withEntry(high) { noteMinMax($0) }
+        if let (low, high) = entries.minMaxIndices() {
+            entries.withEntry(low) { noteMinMax($0) }
+            entries.withEntry(high) { noteMinMax($0) }
         }
         indices.removeAll()
         dictionary = StringDictionary()
@@ -165,7 +166,7 @@ final class ColumnBuffer {
     // MARK: writing
 
     /// Encodes and writes the buffered values as one column chunk starting at `offset`, then empties the buffer.
-    func writeChunk(
+    mutating func writeChunk(
         codec: CompressionCodec,
         level: Int?,
         offset: inout Int64,
@@ -194,8 +195,9 @@ final class ColumnBuffer {
         let valueEncoding = usingDictionary ? ParquetThrift.Encoding.rleDictionary : ParquetThrift.Encoding.plain
         if usingDictionary {
             metadata.dictionaryPageOffset = pages.offset
-            try dictionary.page.withUnsafeBytes { page in
-                try pages.writeDictionaryPage(page, count: dictionary.count)
+            let entries = dictionary
+            try entries.page.withUnsafeBytes { page in
+                try pages.writeDictionaryPage(page, count: entries.count)
             }
             metadata.pageCounts.append(.init(pageType: ParquetThrift.PageType.dictionary, encoding: ParquetThrift.Encoding.plain, count: 1))
         }
@@ -354,7 +356,7 @@ final class ColumnBuffer {
         for index in 0..<4 { body[lengthAt + index] = UInt8(truncatingIfNeeded: length >> (8 * UInt32(index))) }
     }
 
-    private func reset() {
+    private mutating func reset() {
         definitions.removeAll(keepingCapacity: true)
         repetitions.removeAll(keepingCapacity: true)
         levelCount = 0

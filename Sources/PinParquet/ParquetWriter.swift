@@ -66,7 +66,7 @@ public final class ParquetWriter {
     public let schema: ParquetSchema
     public let options: Options
     private let sink: any ParquetSink
-    private let columns: [ColumnBuffer]
+    private var columns: [ColumnBuffer]
     private var offset: Int64 = 0
     private var rowsInGroup = 0
     private var totalRows = 0
@@ -105,45 +105,45 @@ public final class ParquetWriter {
     // MARK: row building
 
     public func append(_ value: Int64?, to column: Int) throws(ParquetError) {
-        let buffer = try target(column, .int64, isNull: value == nil)
-        if let value { buffer.append(value) } else { buffer.appendNull() }
+        let column = try target(column, .int64, isNull: value == nil)
+        if let value { columns[column].append(value) } else { columns[column].appendNull() }
     }
 
     public func append(_ value: Bool?, to column: Int) throws(ParquetError) {
-        let buffer = try target(column, .boolean, isNull: value == nil)
-        if let value { buffer.append(value) } else { buffer.appendNull() }
+        let column = try target(column, .boolean, isNull: value == nil)
+        if let value { columns[column].append(value) } else { columns[column].appendNull() }
     }
 
     public func append(_ value: String?, to column: Int) throws(ParquetError) {
-        let buffer = try target(column, .string, isNull: value == nil)
-        guard var value else { return buffer.appendNull() }
-        value.withUTF8 { buffer.append(string: UnsafeRawBufferPointer($0)) }
+        let column = try target(column, .string, isNull: value == nil)
+        guard var value else { return columns[column].appendNull() }
+        value.withUTF8 { columns[column].append(string: UnsafeRawBufferPointer($0)) }
     }
 
     /// Appends a string given as UTF-8 bytes (not validated).
     public func append(utf8 bytes: UnsafeRawBufferPointer?, to column: Int) throws(ParquetError) {
-        let buffer = try target(column, .string, isNull: bytes == nil)
-        if let bytes { buffer.append(string: bytes) } else { buffer.appendNull() }
+        let column = try target(column, .string, isNull: bytes == nil)
+        if let bytes { columns[column].append(string: bytes) } else { columns[column].appendNull() }
     }
 
     /// Appends a list of strings; `[]` is an empty list, distinct from nil.
     public func append(_ value: [String]?, to column: Int) throws(ParquetError) {
-        let buffer = try target(column, .stringList, isNull: value == nil)
-        if let value { buffer.append(list: value) } else { buffer.appendNull() }
+        let column = try target(column, .stringList, isNull: value == nil)
+        if let value { columns[column].append(list: value) } else { columns[column].appendNull() }
     }
 
     public func appendNull(to column: Int) throws(ParquetError) {
-        let buffer = try target(column, schema.columns[safe: column]?.kind ?? .int64, isNull: true)
-        buffer.appendNull()
+        let column = try target(column, schema.columns[safe: column]?.kind ?? .int64, isNull: true)
+        columns[column].appendNull()
     }
 
     /// Completes the row: every column must have received exactly one value since the last row.
     public func endRow() throws(ParquetError) {
         if let failed { throw failed }
         rowsInGroup += 1
-        for buffer in columns where buffer.rows != rowsInGroup {
+        for index in columns.indices where columns[index].rows != rowsInGroup {
             let error = ParquetError(
-                "row \(totalRows + rowsInGroup): column \(buffer.column.name) got \(buffer.rows - rowsInGroup + 1) values, expected 1")
+                "row \(totalRows + rowsInGroup): column \(schema.columns[index].name) got \(columns[index].rows - rowsInGroup + 1) values, expected 1")
             failed = error
             throw error
         }
@@ -202,26 +202,27 @@ public final class ParquetWriter {
     }
 
     @inline(__always)
-    private func target(_ column: Int, _ kind: ParquetColumn.Kind, isNull: Bool) throws(ParquetError) -> ColumnBuffer {
+    /// Checks that `column` exists and takes a value of `kind` (or null); returns it.
+    private func target(_ column: Int, _ kind: ParquetColumn.Kind, isNull: Bool) throws(ParquetError) -> Int {
         guard column >= 0 && column < columns.count else {
             throw ParquetError("column index \(column) is out of range (the schema has \(columns.count) columns)")
         }
-        let buffer = columns[column]
-        guard buffer.column.kind == kind else {
-            throw ParquetError("column \(buffer.column.name) is \(buffer.column.kind), not \(kind)")
+        let spec = schema.columns[column]
+        guard spec.kind == kind else {
+            throw ParquetError("column \(spec.name) is \(spec.kind), not \(kind)")
         }
-        guard !isNull || buffer.column.optional else {
-            throw ParquetError("column \(buffer.column.name) is required but got null in row \(totalRows + rowsInGroup + 1)")
+        guard !isNull || spec.optional else {
+            throw ParquetError("column \(spec.name) is required but got null in row \(totalRows + rowsInGroup + 1)")
         }
-        return buffer
+        return column
     }
 
     private func flushRowGroup() throws(ParquetError) {
         let groupStart = offset
         var chunks: [ColumnChunkMetadata] = []
         do {
-            for buffer in columns {
-                let chunk = try buffer.writeChunk(
+            for index in columns.indices {
+                let chunk = try columns[index].writeChunk(
                     codec: options.compression, level: options.compressionLevel, offset: &offset, scratch: &scratch
                 ) { [sink] bytes in try sink.write(bytes) }
                 chunks.append(chunk)

@@ -7,8 +7,9 @@ struct StringDictionary {
     /// Where each entry's bytes start in `page` (after its length).
     private var starts: [Int] = []
     private var lengths: [Int32] = []
-    /// Entry index + 1 per slot; 0 is empty. The count is a power of two.
-    private var slots: [Int32] = Array(repeating: 0, count: 1024)
+    /// Per slot: the hash's high 32 bits, then entry index + 1 in the low 32 bits; 0 is empty.
+    /// The count is a power of two.
+    private var slots: [UInt64] = Array(repeating: 0, count: 1024)
 
     var count: Int { starts.count }
 
@@ -17,11 +18,14 @@ struct StringDictionary {
         let hash = Self.hash(value)
         let mask = slots.count - 1
         var slot = Int(truncatingIfNeeded: hash) & mask
+        let tag = hash & 0xFFFF_FFFF_0000_0000
         while true {
-            let stored = Int(slots[slot])
+            let stored = slots[slot]
             if stored == 0 { break }
-            let entry = stored - 1
-            if Int(lengths[entry]) == value.count && equals(entry, value) { return entry }
+            if stored & 0xFFFF_FFFF_0000_0000 == tag {
+                let entry = Int(stored & 0xFFFF_FFFF) - 1
+                if Int(lengths[entry]) == value.count && equals(entry, value) { return entry }
+            }
             slot = (slot + 1) & mask
         }
         let entry = starts.count
@@ -29,7 +33,7 @@ struct StringDictionary {
         starts.append(page.count)
         lengths.append(Int32(value.count))
         page.append(contentsOf: value)
-        slots[slot] = Int32(entry + 1)
+        slots[slot] = tag | UInt64(entry + 1)
         if starts.count * 2 > slots.count { grow() }
         return entry
     }
@@ -66,13 +70,13 @@ struct StringDictionary {
     }
 
     private mutating func grow() {
-        var bigger = [Int32](repeating: 0, count: slots.count * 2)
+        var bigger = [UInt64](repeating: 0, count: slots.count * 2)
         let mask = bigger.count - 1
         for entry in 0..<starts.count {
             let hash = withEntry(entry) { Self.hash($0) }
             var slot = Int(truncatingIfNeeded: hash) & mask
             while bigger[slot] != 0 { slot = (slot + 1) & mask }
-            bigger[slot] = Int32(entry + 1)
+            bigger[slot] = hash & 0xFFFF_FFFF_0000_0000 | UInt64(entry + 1)
         }
         slots = bigger
     }
