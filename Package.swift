@@ -15,7 +15,7 @@ let package = Package(
         .executable(name: "pin-emulate", targets: ["pin-emulate"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
     ],
     targets: [
         // C libraries from Debian: a module map and a shim header each, nothing else.
@@ -55,9 +55,13 @@ let package = Package(
             dependencies: ["PinCore", "PinObjectStore", "PinCompression", "PinParquet"],
             swiftSettings: strict
         ),
-        .executableTarget(name: "pin-stream-pg", dependencies: ["PinCore", "PinKafka", "PinPostgres"], swiftSettings: strict),
+        .executableTarget(
+            name: "pin-stream-pg", dependencies: ["PinCore", "PinKafka", "PinPostgres"], swiftSettings: strict),
         .executableTarget(name: "pin-emulate", dependencies: ["PinCore"], swiftSettings: strict),
 
+        .testTarget(
+            name: "PinCoreTests", dependencies: ["PinCore"], resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "PinPostgresTests", dependencies: ["PinPostgres"], swiftSettings: strict),
         .testTarget(name: "PinCompressionTests", dependencies: ["PinCompression"], swiftSettings: strict),
         .testTarget(
             name: "PinParquetTests",
@@ -65,6 +69,5 @@ let package = Package(
             exclude: ["read_parquet.py"],
             swiftSettings: strict
         ),
-        .testTarget(name: "PinCoreTests", dependencies: ["PinCore"], resources: [.copy("Fixtures")], swiftSettings: strict),
     ]
 )

@@ -14,7 +14,9 @@ public enum CompressionCodec: String, Sendable, CaseIterable {
 
     /// Compresses `input` and appends the result to `output`.
     /// `level` is codec-specific (gzip 1...9, default 6; zstd 1...22, default 3); snappy ignores it.
-    public func compress(_ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8], level: Int? = nil) throws(CompressionError) {
+    public func compress(_ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8], level: Int? = nil)
+        throws(CompressionError)
+    {
         switch self {
         case .none:
             output.append(contentsOf: input)
@@ -70,12 +72,16 @@ public enum CompressionCodec: String, Sendable, CaseIterable {
 
     // MARK: snappy
 
-    private static func snappyCompress(_ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) throws(CompressionError) {
+    private static func snappyCompress(_ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8])
+        throws(CompressionError)
+    {
         let bound = snappy_max_compressed_length(input.count)
         let start = output.count
         var length = bound
         let status = growAndFill(&output, start: start, capacity: bound) { out in
-            snappy_compress(input.baseAddress?.assumingMemoryBound(to: CChar.self) ?? UnsafePointer(emptyBuffer), input.count, out.baseAddress!.assumingMemoryBound(to: CChar.self), &length)
+            snappy_compress(
+                input.baseAddress?.assumingMemoryBound(to: CChar.self) ?? UnsafePointer(emptyBuffer), input.count,
+                out.baseAddress!.assumingMemoryBound(to: CChar.self), &length)
         }
         guard status == SNAPPY_OK else {
             output.removeSubrange(start...)
@@ -84,16 +90,21 @@ public enum CompressionCodec: String, Sendable, CaseIterable {
         output.removeSubrange((start + length)...)
     }
 
-    private static func snappyDecompress(_ input: UnsafeRawBufferPointer, uncompressedSize: Int) throws(CompressionError) -> [UInt8] {
+    private static func snappyDecompress(_ input: UnsafeRawBufferPointer, uncompressedSize: Int)
+        throws(CompressionError) -> [UInt8]
+    {
         let source = input.baseAddress?.assumingMemoryBound(to: CChar.self) ?? UnsafePointer(emptyBuffer)
         var declared = 0
-        guard snappy_uncompressed_length(source, input.count, &declared) == SNAPPY_OK, declared == uncompressedSize else {
+        guard snappy_uncompressed_length(source, input.count, &declared) == SNAPPY_OK, declared == uncompressedSize
+        else {
             throw CompressionError("corrupt snappy block (bad length header)")
         }
         var output = [UInt8](repeating: 0, count: uncompressedSize)
         var length = uncompressedSize
         let status = output.withUnsafeMutableBytes { out in
-            snappy_uncompress(source, input.count, out.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) } ?? emptyBuffer, &length)
+            snappy_uncompress(
+                source, input.count, out.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) } ?? emptyBuffer,
+                &length)
         }
         guard status == SNAPPY_OK, length == uncompressedSize else {
             throw CompressionError("corrupt snappy block")
@@ -103,10 +114,13 @@ public enum CompressionCodec: String, Sendable, CaseIterable {
 
     // MARK: gzip
 
-    private static func gzipCompress(_ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8], level: Int) throws(CompressionError) {
+    private static func gzipCompress(_ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8], level: Int)
+        throws(CompressionError)
+    {
         var stream = z_stream()
         // 15 + 16: gzip framing with the largest window.
-        guard CZlib_deflateInit2(&stream, Int32(level), Z_DEFLATED, MAX_WBITS + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK else {
+        guard CZlib_deflateInit2(&stream, Int32(level), Z_DEFLATED, MAX_WBITS + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK
+        else {
             throw CompressionError("gzip: cannot initialise deflate (level \(level))")
         }
         defer { deflateEnd(&stream) }
@@ -130,7 +144,9 @@ public enum CompressionCodec: String, Sendable, CaseIterable {
         output.removeSubrange((start + produced)...)
     }
 
-    private static func gzipDecompress(_ input: UnsafeRawBufferPointer, uncompressedSize: Int) throws(CompressionError) -> [UInt8] {
+    private static func gzipDecompress(_ input: UnsafeRawBufferPointer, uncompressedSize: Int) throws(CompressionError)
+        -> [UInt8]
+    {
         var stream = z_stream()
         // 15 + 32: accept both gzip and zlib framing.
         guard CZlib_inflateInit2(&stream, MAX_WBITS + 32) == Z_OK else {
@@ -159,7 +175,9 @@ public enum CompressionCodec: String, Sendable, CaseIterable {
 
     // MARK: zstd
 
-    private static func zstdCompress(_ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8], level: Int) throws(CompressionError) {
+    private static func zstdCompress(_ input: UnsafeRawBufferPointer, appendingTo output: inout [UInt8], level: Int)
+        throws(CompressionError)
+    {
         let bound = ZSTD_compressBound(input.count)
         let start = output.count
         let written = growAndFill(&output, start: start, capacity: bound) { out in
@@ -172,10 +190,13 @@ public enum CompressionCodec: String, Sendable, CaseIterable {
         output.removeSubrange((start + written)...)
     }
 
-    private static func zstdDecompress(_ input: UnsafeRawBufferPointer, uncompressedSize: Int) throws(CompressionError) -> [UInt8] {
+    private static func zstdDecompress(_ input: UnsafeRawBufferPointer, uncompressedSize: Int) throws(CompressionError)
+        -> [UInt8]
+    {
         var output = [UInt8](repeating: 0, count: uncompressedSize)
         let written = output.withUnsafeMutableBytes { out in
-            ZSTD_decompress(out.baseAddress ?? UnsafeMutableRawPointer(emptyBuffer), out.count, input.baseAddress, input.count)
+            ZSTD_decompress(
+                out.baseAddress ?? UnsafeMutableRawPointer(emptyBuffer), out.count, input.baseAddress, input.count)
         }
         if ZSTD_isError(written) != 0 {
             throw CompressionError("corrupt zstd block: " + String(cString: ZSTD_getErrorName(written)))
@@ -190,7 +211,9 @@ public enum CompressionCodec: String, Sendable, CaseIterable {
 
     /// Grows `buffer` by `capacity` bytes past `start` and lets `fill` write into that space;
     /// the caller trims the unused tail.
-    private static func growAndFill<R>(_ buffer: inout [UInt8], start: Int, capacity: Int, _ fill: (UnsafeMutableRawBufferPointer) -> R) -> R {
+    private static func growAndFill<R>(
+        _ buffer: inout [UInt8], start: Int, capacity: Int, _ fill: (UnsafeMutableRawBufferPointer) -> R
+    ) -> R {
         buffer.append(contentsOf: repeatElement(0, count: max(capacity, 1)))
         return buffer.withUnsafeMutableBytes { all in
             fill(UnsafeMutableRawBufferPointer(rebasing: all[start...]))

@@ -20,7 +20,8 @@ public final class Compressor {
             let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
             stream.initialize(to: z_stream())
             let level = level ?? 6
-            guard CZlib_deflateInit2(stream, Int32(level), Z_DEFLATED, MAX_WBITS + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK else {
+            guard CZlib_deflateInit2(stream, Int32(level), Z_DEFLATED, MAX_WBITS + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK
+            else {
                 stream.deallocate()
                 throw CompressionError("gzip: cannot initialise deflate (level \(level))")
             }
@@ -67,7 +68,9 @@ public final class Compressor {
     }
 
     /// Compresses a whole buffer in one call (a complete gzip member or zstd frame).
-    public static func compress(_ data: [UInt8], format: StreamFormat, level: Int? = nil) throws(CompressionError) -> [UInt8] {
+    public static func compress(_ data: [UInt8], format: StreamFormat, level: Int? = nil) throws(CompressionError)
+        -> [UInt8]
+    {
         let compressor = try Compressor(format: format, level: level)
         var output: [UInt8] = []
         try compressor.compress(data, into: &output)
@@ -75,7 +78,8 @@ public final class Compressor {
         return output
     }
 
-    private func run(_ input: UnsafeRawBufferPointer, finish: Bool, into output: inout [UInt8]) throws(CompressionError) {
+    private func run(_ input: UnsafeRawBufferPointer, finish: Bool, into output: inout [UInt8]) throws(CompressionError)
+    {
         switch format {
         case .none:
             output.append(contentsOf: input)
@@ -86,7 +90,9 @@ public final class Compressor {
         }
     }
 
-    private func deflateChunk(_ input: UnsafeRawBufferPointer, finish: Bool, into output: inout [UInt8]) throws(CompressionError) {
+    private func deflateChunk(_ input: UnsafeRawBufferPointer, finish: Bool, into output: inout [UInt8])
+        throws(CompressionError)
+    {
         guard let stream = zlib else { return }
         var remaining = input
         repeat {
@@ -94,7 +100,8 @@ public final class Compressor {
             let slice = UnsafeRawBufferPointer(rebasing: remaining.prefix(1 << 30))
             remaining = UnsafeRawBufferPointer(rebasing: remaining.dropFirst(slice.count))
             let last = finish && remaining.isEmpty
-            stream.pointee.next_in = UnsafeMutablePointer(mutating: slice.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            stream.pointee.next_in = UnsafeMutablePointer(
+                mutating: slice.baseAddress?.assumingMemoryBound(to: UInt8.self))
             stream.pointee.avail_in = uInt(slice.count)
             while true {
                 let status = Self.withScratch(scratch, into: &output) { out in
@@ -112,7 +119,9 @@ public final class Compressor {
         } while !remaining.isEmpty
     }
 
-    private func zstdChunk(_ input: UnsafeRawBufferPointer, finish: Bool, into output: inout [UInt8]) throws(CompressionError) {
+    private func zstdChunk(_ input: UnsafeRawBufferPointer, finish: Bool, into output: inout [UInt8])
+        throws(CompressionError)
+    {
         guard let context = zstd else { return }
         var source = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
         while true {
@@ -130,18 +139,26 @@ public final class Compressor {
     }
 
     /// Lets `body` write into a reusable 64 KiB buffer and appends the bytes it reports as written.
-    static func withScratch<R>(_ scratch: UnsafeMutableRawBufferPointer, into output: inout [UInt8], _ body: (UnsafeMutableRawBufferPointer) -> (R, Int)) -> R {
+    static func withScratch<R>(
+        _ scratch: UnsafeMutableRawBufferPointer, into output: inout [UInt8],
+        _ body: (UnsafeMutableRawBufferPointer) -> (R, Int)
+    ) -> R {
         let (result, written) = body(scratch)
         output.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<written]))
         return result
     }
 
-    static func withScratch(_ scratch: UnsafeMutableRawBufferPointer, into output: inout [UInt8], _ body: (UnsafeMutableRawBufferPointer) throws(CompressionError) -> Int) throws(CompressionError) {
+    static func withScratch(
+        _ scratch: UnsafeMutableRawBufferPointer, into output: inout [UInt8],
+        _ body: (UnsafeMutableRawBufferPointer) throws(CompressionError) -> Int
+    ) throws(CompressionError) {
         let written = try body(scratch)
         output.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<written]))
     }
 
-    static func withBytes(_ array: [UInt8], _ body: (UnsafeRawBufferPointer) throws(CompressionError) -> Void) throws(CompressionError) {
+    static func withBytes(_ array: [UInt8], _ body: (UnsafeRawBufferPointer) throws(CompressionError) -> Void)
+        throws(CompressionError)
+    {
         var failure: CompressionError?
         array.withUnsafeBytes { bytes in
             do throws(CompressionError) {

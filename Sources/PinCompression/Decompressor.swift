@@ -64,7 +64,8 @@ public final class Decompressor {
     /// Checks that the input ended at a member or frame boundary.
     public func finish() throws(CompressionError) {
         if inMember {
-            throw CompressionError("\(format.rawValue): truncated input (stream ends inside a \(format == .gzip ? "member" : "frame"))")
+            throw CompressionError(
+                "\(format.rawValue): truncated input (stream ends inside a \(format == .gzip ? "member" : "frame"))")
         }
     }
 
@@ -83,7 +84,8 @@ public final class Decompressor {
         while !remaining.isEmpty {
             let slice = UnsafeRawBufferPointer(rebasing: remaining.prefix(1 << 30))
             remaining = UnsafeRawBufferPointer(rebasing: remaining.dropFirst(slice.count))
-            stream.pointee.next_in = UnsafeMutablePointer(mutating: slice.baseAddress?.assumingMemoryBound(to: UInt8.self))
+            stream.pointee.next_in = UnsafeMutablePointer(
+                mutating: slice.baseAddress?.assumingMemoryBound(to: UInt8.self))
             stream.pointee.avail_in = uInt(slice.count)
             while stream.pointee.avail_in > 0 || stream.pointee.avail_out == 0 {
                 inMember = true

@@ -199,12 +199,15 @@ struct ColumnBuffer {
             try entries.page.withUnsafeBytes { page in
                 try pages.writeDictionaryPage(page, count: entries.count)
             }
-            metadata.pageCounts.append(.init(pageType: ParquetThrift.PageType.dictionary, encoding: ParquetThrift.Encoding.plain, count: 1))
+            metadata.pageCounts.append(
+                .init(pageType: ParquetThrift.PageType.dictionary, encoding: ParquetThrift.Encoding.plain, count: 1))
         }
         metadata.dataPageOffset = pages.offset
         let dataPages = try writeDataPages(&pages, encoding: valueEncoding)
-        metadata.pageCounts.append(.init(pageType: ParquetThrift.PageType.data, encoding: valueEncoding, count: Int32(dataPages)))
-        metadata.encodings = usingDictionary
+        metadata.pageCounts.append(
+            .init(pageType: ParquetThrift.PageType.data, encoding: valueEncoding, count: Int32(dataPages)))
+        metadata.encodings =
+            usingDictionary
             ? [ParquetThrift.Encoding.plain, ParquetThrift.Encoding.rle, ParquetThrift.Encoding.rleDictionary]
             : [ParquetThrift.Encoding.plain, ParquetThrift.Encoding.rle]
         metadata.totalCompressedSize = pages.compressedBytes
@@ -233,7 +236,8 @@ struct ColumnBuffer {
     }
 
     private func statistics() -> ColumnChunkMetadata.Statistics {
-        var result = ColumnChunkMetadata.Statistics(min: nil, max: nil, nullCount: Int64(nullLevels), legacyOrderMatches: false)
+        var result = ColumnChunkMetadata.Statistics(
+            min: nil, max: nil, nullCount: Int64(nullLevels), legacyOrderMatches: false)
         switch column.kind {
         case .int64:
             if !ints.isEmpty {
@@ -291,18 +295,22 @@ struct ColumnBuffer {
                         if usingDictionary {
                             size += 2
                         } else {
-                            let length = plain.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: byteEnd, as: UInt32.self))) }
+                            let length = plain.withUnsafeBytes {
+                                Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: byteEnd, as: UInt32.self)))
+                            }
                             byteEnd += 4 + length
                             size += 4 + length
                         }
                     }
                 }
-                if size >= limits.pageBytes && (!hasRepetitions || levelEnd == levelCount || repetitions[levelEnd] == 0) {
+                if size >= limits.pageBytes && (!hasRepetitions || levelEnd == levelCount || repetitions[levelEnd] == 0)
+                {
                     break
                 }
             }
             try encodePage(
-                &pages.scratch.body, levels: levelStart..<levelEnd, values: valueStart..<valueEnd, bytes: byteStart..<byteEnd)
+                &pages.scratch.body, levels: levelStart..<levelEnd, values: valueStart..<valueEnd,
+                bytes: byteStart..<byteEnd)
             try pages.writeDataPage(valueCount: levelEnd - levelStart, encoding: encoding)
             pageCount += 1
             levelStart = levelEnd
@@ -323,7 +331,9 @@ struct ColumnBuffer {
         switch column.kind {
         case .int64:
             ints.withUnsafeBytes { all in
-                body.append(contentsOf: UnsafeRawBufferPointer(rebasing: all[(values.lowerBound * 8)..<(values.upperBound * 8)]))
+                body.append(
+                    contentsOf: UnsafeRawBufferPointer(rebasing: all[(values.lowerBound * 8)..<(values.upperBound * 8)])
+                )
             }
         case .boolean:
             bools.withUnsafeBufferPointer { all in
@@ -346,11 +356,14 @@ struct ColumnBuffer {
     }
 
     /// Levels in a v1 data page: a 4-byte little-endian length, then the RLE/bit-packed hybrid run.
-    private static func appendLevels(_ levels: [UInt8], _ range: Range<Int>, maxLevel: UInt8, into body: inout [UInt8]) {
+    private static func appendLevels(_ levels: [UInt8], _ range: Range<Int>, maxLevel: UInt8, into body: inout [UInt8])
+    {
         let lengthAt = body.count
         body.append(contentsOf: [0, 0, 0, 0])
         levels.withUnsafeBufferPointer { all in
-            RLEHybridEncoder.encode(UnsafeBufferPointer(rebasing: all[range]), bitWidth: RLEHybridEncoder.bitWidth(Int(maxLevel)), into: &body)
+            RLEHybridEncoder.encode(
+                UnsafeBufferPointer(rebasing: all[range]), bitWidth: RLEHybridEncoder.bitWidth(Int(maxLevel)),
+                into: &body)
         }
         let length = UInt32(body.count - lengthAt - 4)
         for index in 0..<4 { body[lengthAt + index] = UInt8(truncatingIfNeeded: length >> (8 * UInt32(index))) }

@@ -51,14 +51,18 @@ struct FileMetadata {
             let repetition = column.optional ? ParquetThrift.Repetition.optional : ParquetThrift.Repetition.required
             switch column.kind {
             case .int64:
-                nodes.append(SchemaNode(name: column.name, repetition: repetition, type: ParquetThrift.PhysicalType.int64))
+                nodes.append(
+                    SchemaNode(name: column.name, repetition: repetition, type: ParquetThrift.PhysicalType.int64))
             case .boolean:
-                nodes.append(SchemaNode(name: column.name, repetition: repetition, type: ParquetThrift.PhysicalType.boolean))
+                nodes.append(
+                    SchemaNode(name: column.name, repetition: repetition, type: ParquetThrift.PhysicalType.boolean))
             case .string:
                 nodes.append(SchemaNode.string(column.name, repetition: repetition))
             case .stringList:
                 nodes.append(
-                    SchemaNode(name: column.name, repetition: repetition, children: 1, convertedType: ParquetThrift.ConvertedType.list, logicalType: 3))
+                    SchemaNode(
+                        name: column.name, repetition: repetition, children: 1,
+                        convertedType: ParquetThrift.ConvertedType.list, logicalType: 3))
                 nodes.append(SchemaNode(name: "list", repetition: ParquetThrift.Repetition.repeated, children: 1))
                 nodes.append(SchemaNode.string("element", repetition: ParquetThrift.Repetition.optional))
             }
@@ -77,7 +81,10 @@ struct SchemaNode {
     /// The field id of the `LogicalType` union member (1 STRING, 3 LIST), whose structs are empty.
     var logicalType: Int16?
 
-    init(name: String, repetition: Int32? = nil, type: Int32? = nil, children: Int32? = nil, convertedType: Int32? = nil, logicalType: Int16? = nil) {
+    init(
+        name: String, repetition: Int32? = nil, type: Int32? = nil, children: Int32? = nil, convertedType: Int32? = nil,
+        logicalType: Int16? = nil
+    ) {
         self.name = name
         self.repetition = repetition
         self.type = type
@@ -87,7 +94,9 @@ struct SchemaNode {
     }
 
     static func string(_ name: String, repetition: Int32) -> SchemaNode {
-        SchemaNode(name: name, repetition: repetition, type: ParquetThrift.PhysicalType.byteArray, convertedType: ParquetThrift.ConvertedType.utf8, logicalType: 1)
+        SchemaNode(
+            name: name, repetition: repetition, type: ParquetThrift.PhysicalType.byteArray,
+            convertedType: ParquetThrift.ConvertedType.utf8, logicalType: 1)
     }
 
     func encode(into thrift: inout ThriftCompactWriter) {

@@ -16,7 +16,10 @@ struct PageWriter {
     private(set) var compressedBytes: Int64 = 0
     private(set) var uncompressedBytes: Int64 = 0
 
-    init(codec: CompressionCodec, level: Int?, offset: Int64, scratch: PageScratch, write: @escaping (UnsafeRawBufferPointer) throws -> Void) {
+    init(
+        codec: CompressionCodec, level: Int?, offset: Int64, scratch: PageScratch,
+        write: @escaping (UnsafeRawBufferPointer) throws -> Void
+    ) {
         self.codec = codec
         self.level = level
         self.offset = offset
@@ -48,7 +51,9 @@ struct PageWriter {
         }
     }
 
-    private mutating func writePage(_ body: UnsafeRawBufferPointer, pageType: Int32, _ specific: (inout ThriftCompactWriter) -> Void) throws {
+    private mutating func writePage(
+        _ body: UnsafeRawBufferPointer, pageType: Int32, _ specific: (inout ThriftCompactWriter) -> Void
+    ) throws {
         guard body.count < Int(Int32.max) else { throw ParquetError("a page exceeds 2 GiB") }
         var compressedCount = body.count
         if codec != .none {

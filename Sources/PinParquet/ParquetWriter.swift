@@ -143,7 +143,8 @@ public final class ParquetWriter {
         rowsInGroup += 1
         for index in columns.indices where columns[index].rows != rowsInGroup {
             let error = ParquetError(
-                "row \(totalRows + rowsInGroup): column \(schema.columns[index].name) got \(columns[index].rows - rowsInGroup + 1) values, expected 1")
+                "row \(totalRows + rowsInGroup): column \(schema.columns[index].name) got \(columns[index].rows - rowsInGroup + 1) values, expected 1"
+            )
             failed = error
             throw error
         }
@@ -180,7 +181,8 @@ public final class ParquetWriter {
         }
         if rowsInGroup > 0 { try flushRowGroup() }
         var footer = FileMetadata(
-            schema: schema, rows: Int64(totalRows), rowGroups: rowGroups, keyValues: options.metadata.sorted { $0.key < $1.key }
+            schema: schema, rows: Int64(totalRows), rowGroups: rowGroups,
+            keyValues: options.metadata.sorted { $0.key < $1.key }
         ).encoded()
         let length = UInt32(footer.count)
         withUnsafeBytes(of: length.littleEndian) { footer.append(contentsOf: $0) }

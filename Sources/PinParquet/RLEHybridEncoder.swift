@@ -9,7 +9,9 @@ enum RLEHybridEncoder {
         maxValue == 0 ? 0 : Int.bitWidth - maxValue.leadingZeroBitCount
     }
 
-    static func encode<T: FixedWidthInteger & UnsignedInteger>(_ values: UnsafeBufferPointer<T>, bitWidth: Int, into out: inout [UInt8]) {
+    static func encode<T: FixedWidthInteger & UnsignedInteger>(
+        _ values: UnsafeBufferPointer<T>, bitWidth: Int, into out: inout [UInt8]
+    ) {
         let count = values.count
         let valueBytes = (bitWidth + 7) / 8
         var index = 0
@@ -52,7 +54,9 @@ enum RLEHybridEncoder {
     }
 
     @inline(__always)
-    private static func runLength<T: FixedWidthInteger>(_ values: UnsafeBufferPointer<T>, at start: Int, limit: Int) -> Int {
+    private static func runLength<T: FixedWidthInteger>(_ values: UnsafeBufferPointer<T>, at start: Int, limit: Int)
+        -> Int
+    {
         let value = values[start]
         var end = start + 1
         let stop = limit == Int.max ? values.count : min(values.count, start + limit)
@@ -61,7 +65,9 @@ enum RLEHybridEncoder {
     }
 
     @inline(__always)
-    private static func packGroup<T: FixedWidthInteger>(_ values: UnsafeBufferPointer<T>, at start: Int, bitWidth: Int, into out: inout [UInt8]) {
+    private static func packGroup<T: FixedWidthInteger>(
+        _ values: UnsafeBufferPointer<T>, at start: Int, bitWidth: Int, into out: inout [UInt8]
+    ) {
         var accumulator: UInt64 = 0
         var bits = 0
         for offset in 0..<8 {

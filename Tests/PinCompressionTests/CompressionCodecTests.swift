@@ -52,7 +52,8 @@ private func samples() -> [[UInt8]] {
             sys.stdout.buffer.write(out.to_pybytes())
             """
         let python = ExternalTool.python
-        let unpacked = try ExternalTool.run([python, "-c", script, "d", codec.rawValue, String(sample.count)], input: packed)
+        let unpacked = try ExternalTool.run(
+            [python, "-c", script, "d", codec.rawValue, String(sample.count)], input: packed)
         #expect(unpacked == sample)
         let fromArrow = try ExternalTool.run([python, "-c", script, "c", codec.rawValue, "0"], input: sample)
         #expect(try codec.decompress(fromArrow, uncompressedSize: sample.count) == sample)

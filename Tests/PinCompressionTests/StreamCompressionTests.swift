@@ -53,7 +53,8 @@ private func compress(_ data: [UInt8], format: StreamFormat, chunk: Int) throws 
     func concatenatedMembers(format: StreamFormat) throws {
         let first = Array("first part\n".utf8)
         let second = Array(lines.prefix(100_000))
-        let joined = try Compressor.compress(first, format: format) + Compressor.compress([], format: format)
+        let joined =
+            try Compressor.compress(first, format: format) + Compressor.compress([], format: format)
             + Compressor.compress(second, format: format)
         #expect(try decompress(joined, format: format, chunk: 5) == first + second)
         #expect(try decompress(joined, format: format, chunk: 1 << 20) == first + second)
@@ -62,13 +63,19 @@ private func compress(_ data: [UInt8], format: StreamFormat, chunk: Int) throws 
     @Test(arguments: [StreamFormat.gzip, .zstd])
     func truncatedStreamThrowsOnFinish(format: StreamFormat) throws {
         let packed = try Compressor.compress(lines, format: format)
-        #expect(throws: CompressionError.self) { try decompress(Array(packed.prefix(packed.count / 2)), format: format, chunk: 1000) }
-        #expect(throws: CompressionError.self) { try decompress(Array(packed.dropLast(1)), format: format, chunk: 1000) }
+        #expect(throws: CompressionError.self) {
+            try decompress(Array(packed.prefix(packed.count / 2)), format: format, chunk: 1000)
+        }
+        #expect(throws: CompressionError.self) {
+            try decompress(Array(packed.dropLast(1)), format: format, chunk: 1000)
+        }
     }
 
     @Test(arguments: [StreamFormat.gzip, .zstd])
     func corruptStreamThrows(format: StreamFormat) throws {
-        #expect(throws: CompressionError.self) { try Decompressor.decompress(Array("plain text, not compressed".utf8), format: format) }
+        #expect(throws: CompressionError.self) {
+            try Decompressor.decompress(Array("plain text, not compressed".utf8), format: format)
+        }
         var packed = try Compressor.compress(lines, format: format)
         for index in stride(from: 20, to: packed.count - 20, by: 97) { packed[index] ^= 0x5A }
         #expect(throws: CompressionError.self) { try Decompressor.decompress(packed, format: format) }
@@ -89,7 +96,8 @@ private func compress(_ data: [UInt8], format: StreamFormat, chunk: Int) throws 
         let second = try ExternalTool.run([tool, "-c", "-9"], input: Array(lines.dropFirst(1000)))
         #expect(try decompress(first + second, format: format, chunk: 333) == lines)
         // Swift members concatenated → tool reads them as one stream.
-        let joined = try Compressor.compress(Array(lines.prefix(10)), format: format)
+        let joined =
+            try Compressor.compress(Array(lines.prefix(10)), format: format)
             + Compressor.compress(Array(lines.dropFirst(10)), format: format)
         #expect(try ExternalTool.run([tool, "-d", "-c"], input: joined) == lines)
     }
@@ -98,7 +106,9 @@ private func compress(_ data: [UInt8], format: StreamFormat, chunk: Int) throws 
         let packed = try Compressor.compress(lines, format: .gzip, level: 9)
         let script = "import sys, gzip; sys.stdout.buffer.write(gzip.decompress(sys.stdin.buffer.read()))"
         #expect(try ExternalTool.run(["python3", "-c", script], input: packed) == lines)
-        let back = try ExternalTool.run(["python3", "-c", "import sys, gzip; sys.stdout.buffer.write(gzip.compress(sys.stdin.buffer.read()))"], input: lines)
+        let back = try ExternalTool.run(
+            ["python3", "-c", "import sys, gzip; sys.stdout.buffer.write(gzip.compress(sys.stdin.buffer.read()))"],
+            input: lines)
         #expect(try Decompressor.decompress(back, format: .gzip) == lines)
     }
 

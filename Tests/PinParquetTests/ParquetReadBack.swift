@@ -21,14 +21,16 @@ enum ParquetReadBack {
         if let configured = ProcessInfo.processInfo.environment["PINPIPE_PYTHON"], !configured.isEmpty {
             return configured
         }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let venv = root.appendingPathComponent(".venv/bin/python").path
         return FileManager.default.isExecutableFile(atPath: venv) ? venv : "python3"
     }
 
     /// A fresh path in the temporary directory.
     static func temporaryPath(_ name: String) -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("pinparquet-\(name)-\(UUID().uuidString).parquet").path
+        FileManager.default.temporaryDirectory.appendingPathComponent("pinparquet-\(name)-\(UUID().uuidString).parquet")
+            .path
     }
 
     static func rows(_ path: String, reader: Reader, schema: ParquetSchema) throws -> [[ParquetValue]] {
@@ -77,7 +79,8 @@ enum ParquetReadBack {
         process.arguments = [python, script, mode, path]
         let stdout = Pipe()
         // stderr goes to a file so a chatty reader cannot block on a full pipe.
-        let errorPath = FileManager.default.temporaryDirectory.appendingPathComponent("read_parquet-\(UUID().uuidString).err")
+        let errorPath = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "read_parquet-\(UUID().uuidString).err")
         _ = FileManager.default.createFile(atPath: errorPath.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: errorPath) }
         process.standardOutput = stdout

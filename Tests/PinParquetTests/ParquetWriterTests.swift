@@ -22,7 +22,8 @@ private func columns(_ metadata: [String: Any], group: Int) -> [[String: Any]] {
     @Test(arguments: CompressionCodec.allCases)
     func readBackWithPyarrowAndDuckDB(codec: CompressionCodec) throws {
         let rows = SampleRows.make(count: 2_500)
-        let (path, summary) = try writeFile(rows, options: .init(compression: codec, rowGroupRows: 1_000), name: codec.rawValue)
+        let (path, summary) = try writeFile(
+            rows, options: .init(compression: codec, rowGroupRows: 1_000), name: codec.rawValue)
         defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(summary.rows == 2_500)
         #expect(summary.rowGroups == 3)
@@ -113,11 +114,13 @@ private func columns(_ metadata: [String: Any], group: Int) -> [[String: Any]] {
         let rows: [[ParquetValue]] = (0..<20_000).map { index in
             [
                 .string(SampleRows.categories[index % 10]),
-                index % 7 == 0 ? .null : .string("distinct value number \(index) ✓ \(String(repeating: "y", count: index % 50))"),
+                index % 7 == 0
+                    ? .null : .string("distinct value number \(index) ✓ \(String(repeating: "y", count: index % 50))"),
                 .stringList(["t\(index % 3)", "tag"]),
             ]
         }
-        let (path, _) = try writeFile(rows, schema: schema, options: .init(dictionaryPageBytes: 64 << 10), name: "dictionary")
+        let (path, _) = try writeFile(
+            rows, schema: schema, options: .init(dictionaryPageBytes: 64 << 10), name: "dictionary")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let chunks = columns(try ParquetReadBack.metadata(path), group: 0)
         #expect(chunks[0]["has_dictionary_page"] as? Bool == true)
@@ -134,7 +137,10 @@ private func columns(_ metadata: [String: Any], group: Int) -> [[String: Any]] {
         let rows = SampleRows.make(count: 500, longStrings: false)
         let (path, _) = try writeFile(rows, options: .init(compression: .snappy, dictionary: false), name: "plain")
         defer { try? FileManager.default.removeItem(atPath: path) }
-        #expect(columns(try ParquetReadBack.metadata(path), group: 0).allSatisfy { $0["has_dictionary_page"] as? Bool == false })
+        #expect(
+            columns(try ParquetReadBack.metadata(path), group: 0).allSatisfy {
+                $0["has_dictionary_page"] as? Bool == false
+            })
         #expect(try ParquetReadBack.rows(path, reader: .duckdb, schema: .cleanPins) == rows)
     }
 
@@ -148,9 +154,12 @@ private func columns(_ metadata: [String: Any], group: Int) -> [[String: Any]] {
                 return index % 3 == 0 ? .null : SampleRows.make(count: 1, seed: UInt64(index))[0][column]
             }
         }
-        let allNull = rows.map { row in row.enumerated().map { schema.columns[$0.offset].optional ? ParquetValue.null : $0.element } }
+        let allNull = rows.map { row in
+            row.enumerated().map { schema.columns[$0.offset].optional ? ParquetValue.null : $0.element }
+        }
         for (name, data) in [("mixed", rows), ("allnull", allNull)] {
-            let (path, summary) = try writeFile(data, options: .init(compression: .gzip, rowGroupRows: 1_000, pageBytes: 2_000), name: name)
+            let (path, summary) = try writeFile(
+                data, options: .init(compression: .gzip, rowGroupRows: 1_000, pageBytes: 2_000), name: name)
             defer { try? FileManager.default.removeItem(atPath: path) }
             if name == "allnull" { #expect(summary.nullCounts["title"] == 3_000) }
             for reader in ParquetReadBack.Reader.allCases {
@@ -176,12 +185,16 @@ private func columns(_ metadata: [String: Any], group: Int) -> [[String: Any]] {
     }
 
     @Test func columnarAppendAndMemorySink() throws {
-        let schema = ParquetSchema(columns: [ParquetColumn("id", .int64, optional: false), ParquetColumn("name", .string), ParquetColumn("ok", .boolean)])
+        let schema = ParquetSchema(columns: [
+            ParquetColumn("id", .int64, optional: false), ParquetColumn("name", .string), ParquetColumn("ok", .boolean),
+        ])
         let sink = ParquetMemorySink()
         let writer = try ParquetWriter(sink: sink, schema: schema, options: .init(compression: .zstd))
         for index in 0..<100 {
             try writer.append(Int64(index), to: 0)
-            try "name \(index)".utf8CString.withUnsafeBytes { try writer.append(utf8: UnsafeRawBufferPointer(rebasing: $0.dropLast()), to: 1) }
+            try "name \(index)".utf8CString.withUnsafeBytes {
+                try writer.append(utf8: UnsafeRawBufferPointer(rebasing: $0.dropLast()), to: 1)
+            }
             if index % 2 == 0 { try writer.appendNull(to: 2) } else { try writer.append(index % 3 == 0, to: 2) }
             try writer.endRow()
         }
@@ -198,7 +211,9 @@ private func columns(_ metadata: [String: Any], group: Int) -> [[String: Any]] {
     }
 
     @Test func misuseIsReported() throws {
-        let schema = ParquetSchema(columns: [ParquetColumn("id", .int64, optional: false), ParquetColumn("name", .string)])
+        let schema = ParquetSchema(columns: [
+            ParquetColumn("id", .int64, optional: false), ParquetColumn("name", .string),
+        ])
         let writer = try ParquetWriter(sink: ParquetMemorySink(), schema: schema)
         #expect(throws: ParquetError.self) { try writer.append(nil as Int64?, to: 0) }
         #expect(throws: ParquetError.self) { try writer.append("text", to: 0) }
@@ -208,6 +223,8 @@ private func columns(_ metadata: [String: Any], group: Int) -> [[String: Any]] {
         #expect(throws: ParquetError.self) { try writer.endRow() }
         // A broken row poisons the writer rather than writing a corrupt file.
         #expect(throws: ParquetError.self) { try writer.close() }
-        #expect(throws: ParquetError.self) { try ParquetWriter(sink: ParquetMemorySink(), schema: ParquetSchema(columns: [])) }
+        #expect(throws: ParquetError.self) {
+            try ParquetWriter(sink: ParquetMemorySink(), schema: ParquetSchema(columns: []))
+        }
     }
 }

@@ -15,7 +15,10 @@ struct SampleRows {
         }
     }
 
-    static let categories = ["art", "beauty", "diy-and-crafts", "education", "event-planning", "finance", "home-decor", "quotes", "travel", "vehicles"]
+    static let categories = [
+        "art", "beauty", "diy-and-crafts", "education", "event-planning", "finance", "home-decor", "quotes", "travel",
+        "vehicles",
+    ]
     static let words = ["pin", "Ünïcode", "日本語", "été", "naïve", "café", "🙂", "zebra", "Apple", "apple", "ß", "x"]
 
     static func make(count: Int, seed: UInt64 = 42, longStrings: Bool = true) -> [[ParquetValue]] {
