@@ -47,9 +47,17 @@ enum ParquetReadBack {
     }
 
     static func metadata(_ path: String) throws -> [String: Any] {
-        let output = try run("metadata", path)
+        try object("metadata", path)
+    }
+
+    static func aggregate(_ path: String) throws -> [String: Any] {
+        try object("aggregate", path)
+    }
+
+    private static func object(_ mode: String, _ path: String) throws -> [String: Any] {
+        let output = try run(mode, path)
         guard let object = try JSONSerialization.jsonObject(with: Data(output)) as? [String: Any] else {
-            throw Failure(description: "metadata is not a JSON object")
+            throw Failure(description: "\(mode) output is not a JSON object")
         }
         return object
     }
