@@ -67,6 +67,9 @@ public final class ParquetWriter {
     public let options: Options
     private let sink: any ParquetSink
     private var columns: [ColumnBuffer]
+    /// Per column, copied out of the schema so the per-value checks touch no strings.
+    private let kinds: [ParquetColumn.Kind]
+    private let optionals: [Bool]
     private var offset: Int64 = 0
     private var rowsInGroup = 0
     private var totalRows = 0
@@ -94,6 +97,8 @@ public final class ParquetWriter {
             statisticsBytes: options.maxStatisticsBytes
         )
         columns = schema.columns.map { ColumnBuffer(column: $0, limits: limits) }
+        kinds = schema.columns.map(\.kind)
+        optionals = schema.columns.map(\.optional)
         try emit(Array("PAR1".utf8))
     }
 
@@ -209,12 +214,12 @@ public final class ParquetWriter {
         guard column >= 0 && column < columns.count else {
             throw ParquetError("column index \(column) is out of range (the schema has \(columns.count) columns)")
         }
-        let spec = schema.columns[column]
-        guard spec.kind == kind else {
-            throw ParquetError("column \(spec.name) is \(spec.kind), not \(kind)")
+        guard kinds[column] == kind else {
+            throw ParquetError("column \(schema.columns[column].name) is \(kinds[column]), not \(kind)")
         }
-        guard !isNull || spec.optional else {
-            throw ParquetError("column \(spec.name) is required but got null in row \(totalRows + rowsInGroup + 1)")
+        guard !isNull || optionals[column] else {
+            throw ParquetError(
+                "column \(schema.columns[column].name) is required but got null in row \(totalRows + rowsInGroup + 1)")
         }
         return column
     }
