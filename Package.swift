@@ -65,5 +65,12 @@ let package = Package(
         .testTarget(
             name: "PinObjectStoreTests", dependencies: ["PinObjectStore"],
             exclude: ["sign_with_botocore.py", "fake_s3_server.py"], swiftSettings: strict),
+        .testTarget(name: "PinCompressionTests", dependencies: ["PinCompression"], swiftSettings: strict),
+        .testTarget(
+            name: "PinParquetTests",
+            dependencies: ["PinParquet", "PinCompression"],
+            exclude: ["read_parquet.py"],
+            swiftSettings: strict
+        ),
     ]
 )

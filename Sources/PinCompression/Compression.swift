@@ -1,3 +1,0 @@
-import CSnappy
-import CZlib
-import CZstd

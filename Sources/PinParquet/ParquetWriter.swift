@@ -1,0 +1,269 @@
+import PinCompression
+
+/// Writes a Parquet file row by row, one row group at a time.
+///
+/// Values are appended column by column for each row (`append(_:to:)` then `endRow()`), or a whole row at once
+/// with `write(row:)`. When a row group reaches `rowGroupRows` rows or about `rowGroupBytes` of buffered data it is
+/// encoded and written to the sink, so memory stays bounded by the row-group size.
+public final class ParquetWriter {
+    public struct Options: Sendable {
+        /// Page compression.
+        public var compression: CompressionCodec
+        /// Codec-specific level (gzip 1...9, zstd 1...22); nil for the codec's default.
+        public var compressionLevel: Int?
+        /// Rows per row group.
+        public var rowGroupRows: Int
+        /// Buffered bytes that also end a row group.
+        public var rowGroupBytes: Int
+        /// Target uncompressed size of a data page.
+        public var pageBytes: Int
+        /// Dictionary-encode string columns where it pays.
+        public var dictionary: Bool
+        /// A column falls back to PLAIN (for the rest of the row group) when its dictionary page would exceed this.
+        public var dictionaryPageBytes: Int
+        /// … or when it holds more distinct values than this.
+        public var dictionaryMaxEntries: Int
+        /// String min/max statistics longer than this are left out.
+        public var maxStatisticsBytes: Int
+        /// Extra key/value pairs for the footer.
+        public var metadata: [String: String]
+
+        public init(
+            compression: CompressionCodec = .zstd,
+            compressionLevel: Int? = nil,
+            rowGroupRows: Int = 1_000_000,
+            rowGroupBytes: Int = 128 << 20,
+            pageBytes: Int = 1 << 20,
+            dictionary: Bool = true,
+            dictionaryPageBytes: Int = 1 << 20,
+            dictionaryMaxEntries: Int = 1 << 20,
+            maxStatisticsBytes: Int = 4096,
+            metadata: [String: String] = [:]
+        ) {
+            self.compression = compression
+            self.compressionLevel = compressionLevel
+            self.rowGroupRows = rowGroupRows
+            self.rowGroupBytes = rowGroupBytes
+            self.pageBytes = pageBytes
+            self.dictionary = dictionary
+            self.dictionaryPageBytes = dictionaryPageBytes
+            self.dictionaryMaxEntries = dictionaryMaxEntries
+            self.maxStatisticsBytes = maxStatisticsBytes
+            self.metadata = metadata
+        }
+    }
+
+    /// What `close()` reports about the finished file.
+    public struct FileSummary: Sendable, Equatable {
+        public var rows: Int
+        public var rowGroups: Int
+        /// Size of the file in bytes.
+        public var bytes: Int
+        /// Rows whose value is null, per column name.
+        public var nullCounts: [String: Int]
+    }
+
+    public let schema: ParquetSchema
+    public let options: Options
+    private let sink: any ParquetSink
+    private var columns: [ColumnBuffer]
+    /// Per column, copied out of the schema so the per-value checks touch no strings.
+    private let kinds: [ParquetColumn.Kind]
+    private let optionals: [Bool]
+    private var offset: Int64 = 0
+    private var rowsInGroup = 0
+    private var totalRows = 0
+    private var rowGroups: [RowGroupMetadata] = []
+    private var scratch = PageScratch()
+    private var failed: ParquetError?
+    private var closed = false
+
+    public init(sink: some ParquetSink, schema: ParquetSchema, options: Options = Options()) throws {
+        guard !schema.columns.isEmpty else { throw ParquetError("a Parquet schema needs at least one column") }
+        guard Set(schema.columns.map(\.name)).count == schema.columns.count else {
+            throw ParquetError("column names must be unique")
+        }
+        guard options.rowGroupRows > 0, options.pageBytes > 0 else {
+            throw ParquetError("rowGroupRows and pageBytes must be positive")
+        }
+        self.sink = sink
+        self.schema = schema
+        self.options = options
+        let limits = ColumnBuffer.Limits(
+            dictionary: options.dictionary,
+            dictionaryBytes: options.dictionaryPageBytes,
+            dictionaryEntries: options.dictionaryMaxEntries,
+            pageBytes: options.pageBytes,
+            statisticsBytes: options.maxStatisticsBytes
+        )
+        columns = schema.columns.map { ColumnBuffer(column: $0, limits: limits) }
+        kinds = schema.columns.map(\.kind)
+        optionals = schema.columns.map(\.optional)
+        try emit(Array("PAR1".utf8))
+    }
+
+    /// Writes to a new local file at `path`.
+    public convenience init(path: String, schema: ParquetSchema, options: Options = Options()) throws {
+        try self.init(sink: ParquetFileSink(path: path), schema: schema, options: options)
+    }
+
+    // MARK: row building
+
+    public func append(_ value: Int64?, to column: Int) throws(ParquetError) {
+        let column = try target(column, .int64, isNull: value == nil)
+        if let value { columns[column].append(value) } else { columns[column].appendNull() }
+    }
+
+    public func append(_ value: Bool?, to column: Int) throws(ParquetError) {
+        let column = try target(column, .boolean, isNull: value == nil)
+        if let value { columns[column].append(value) } else { columns[column].appendNull() }
+    }
+
+    public func append(_ value: String?, to column: Int) throws(ParquetError) {
+        let column = try target(column, .string, isNull: value == nil)
+        guard var value else { return columns[column].appendNull() }
+        value.withUTF8 { columns[column].append(string: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Appends a string given as UTF-8 bytes (not validated).
+    public func append(utf8 bytes: UnsafeRawBufferPointer?, to column: Int) throws(ParquetError) {
+        let column = try target(column, .string, isNull: bytes == nil)
+        if let bytes { columns[column].append(string: bytes) } else { columns[column].appendNull() }
+    }
+
+    /// Appends a list of strings; `[]` is an empty list, distinct from nil.
+    public func append(_ value: [String]?, to column: Int) throws(ParquetError) {
+        let column = try target(column, .stringList, isNull: value == nil)
+        if let value { columns[column].append(list: value) } else { columns[column].appendNull() }
+    }
+
+    public func appendNull(to column: Int) throws(ParquetError) {
+        let column = try target(column, schema.columns[safe: column]?.kind ?? .int64, isNull: true)
+        columns[column].appendNull()
+    }
+
+    /// Completes the row: every column must have received exactly one value since the last row.
+    public func endRow() throws(ParquetError) {
+        if let failed { throw failed }
+        rowsInGroup += 1
+        for index in columns.indices where columns[index].rows != rowsInGroup {
+            let error = ParquetError(
+                "row \(totalRows + rowsInGroup): column \(schema.columns[index].name) got \(columns[index].rows - rowsInGroup + 1) values, expected 1"
+            )
+            failed = error
+            throw error
+        }
+        if rowsInGroup >= options.rowGroupRows || (rowsInGroup & 1023 == 0 && bufferedBytes >= options.rowGroupBytes) {
+            try flushRowGroup()
+        }
+    }
+
+    /// Appends a whole row, one value per column in schema order.
+    public func write(row: [ParquetValue]) throws(ParquetError) {
+        guard row.count == columns.count else {
+            throw ParquetError("row has \(row.count) values, the schema \(columns.count) columns")
+        }
+        for (index, value) in row.enumerated() {
+            switch value {
+            case .null: try appendNull(to: index)
+            case .int64(let number): try append(number, to: index)
+            case .bool(let flag): try append(flag, to: index)
+            case .string(let text): try append(text, to: index)
+            case .stringList(let items): try append(items, to: index)
+            }
+        }
+        try endRow()
+    }
+
+    /// Writes the last row group and the footer, and closes the sink.
+    @discardableResult
+    public func close() throws -> FileSummary {
+        if let failed { throw failed }
+        guard !closed else { throw ParquetError("the writer is already closed") }
+        closed = true
+        if columns.contains(where: { $0.rows != rowsInGroup }) {
+            throw ParquetError("close() called in the middle of a row; call endRow() first")
+        }
+        if rowsInGroup > 0 { try flushRowGroup() }
+        var footer = FileMetadata(
+            schema: schema, rows: Int64(totalRows), rowGroups: rowGroups,
+            keyValues: options.metadata.sorted { $0.key < $1.key }
+        ).encoded()
+        let length = UInt32(footer.count)
+        withUnsafeBytes(of: length.littleEndian) { footer.append(contentsOf: $0) }
+        footer.append(contentsOf: Array("PAR1".utf8))
+        try emit(footer)
+        try sink.close()
+        return FileSummary(
+            rows: totalRows,
+            rowGroups: rowGroups.count,
+            bytes: Int(offset),
+            nullCounts: Dictionary(uniqueKeysWithValues: columns.map { ($0.column.name, $0.nullRowsInFile) })
+        )
+    }
+
+    // MARK: internals
+
+    private var bufferedBytes: Int {
+        columns.reduce(0) { $0 + $1.bufferedBytes }
+    }
+
+    @inline(__always)
+    /// Checks that `column` exists and takes a value of `kind` (or null); returns it.
+    private func target(_ column: Int, _ kind: ParquetColumn.Kind, isNull: Bool) throws(ParquetError) -> Int {
+        guard column >= 0 && column < columns.count else {
+            throw ParquetError("column index \(column) is out of range (the schema has \(columns.count) columns)")
+        }
+        guard kinds[column] == kind else {
+            throw ParquetError("column \(schema.columns[column].name) is \(kinds[column]), not \(kind)")
+        }
+        guard !isNull || optionals[column] else {
+            throw ParquetError(
+                "column \(schema.columns[column].name) is required but got null in row \(totalRows + rowsInGroup + 1)")
+        }
+        return column
+    }
+
+    private func flushRowGroup() throws(ParquetError) {
+        let groupStart = offset
+        var chunks: [ColumnChunkMetadata] = []
+        do {
+            for index in columns.indices {
+                let chunk = try columns[index].writeChunk(
+                    codec: options.compression, level: options.compressionLevel, offset: &offset, scratch: &scratch
+                ) { [sink] bytes in try sink.write(bytes) }
+                chunks.append(chunk)
+            }
+        } catch {
+            let failure = (error as? ParquetError) ?? ParquetError("cannot write row group: \(error)")
+            failed = failure
+            throw failure
+        }
+        rowGroups.append(
+            RowGroupMetadata(
+                columns: chunks,
+                rows: Int64(rowsInGroup),
+                fileOffset: groupStart,
+                ordinal: Int16(truncatingIfNeeded: rowGroups.count)
+            ))
+        totalRows += rowsInGroup
+        rowsInGroup = 0
+    }
+
+    private func emit(_ bytes: [UInt8]) throws(ParquetError) {
+        do {
+            try bytes.withUnsafeBytes { try sink.write($0) }
+        } catch {
+            let failure = (error as? ParquetError) ?? ParquetError("cannot write: \(error)")
+            failed = failure
+            throw failure
+        }
+        offset += Int64(bytes.count)
+    }
+}
+
+extension Array {
+    fileprivate subscript(safe index: Int) -> Element? {
+        indices.contains(index) ? self[index] : nil
+    }
+}
