@@ -1,0 +1,110 @@
+/// The cleaning rules of SPEC 1.2, with a counter per rule. pin-batch and pin-stream-pg
+/// both clean through this type, so the two sinks can never disagree.
+public struct PinCleaner: Sendable {
+    public private(set) var counts = CleaningCounts()
+
+    public init() {}
+
+    public static let titlePlaceholder = "No Title Data Available"
+    public static let descriptionPlaceholders = [
+        "No description available Story format", "No description available", "Untitled",
+    ]
+    public static let userInfoError = "User Info Error"
+    public static let tagListPlaceholder = "N,o, ,T,a,g,s, ,A,v,a,i,l,a,b,l,e"
+    public static let imageSrcPlaceholder = "Image src error."
+    public static let saveLocationPrefix = "Local save in "
+
+    public mutating func clean(_ raw: RawPin) -> CleanPin {
+        counts.records += 1
+        return CleanPin(
+            ind: raw.index,
+            uniqueID: raw.uniqueID,
+            title: nulling(raw.title, placeholders: [Self.titlePlaceholder], &counts.title),
+            description: nulling(raw.description, placeholders: Self.descriptionPlaceholders, &counts.description),
+            followerCount: followerCount(raw.followerCount),
+            posterName: nulling(raw.posterName, placeholders: [Self.userInfoError], &counts.posterName),
+            tagList: tagList(raw.tagList),
+            isImageOrVideo: raw.isImageOrVideo,
+            imageSrc: nulling(raw.imageSrc, placeholders: [Self.imageSrcPlaceholder], &counts.imageSrc),
+            saveLocation: saveLocation(raw.saveLocation),
+            category: raw.category,
+            downloaded: raw.downloaded?.value
+        )
+    }
+
+    /// Placeholders and `""` match exactly: case-sensitive, no trimming.
+    private func nulling(_ value: String?, placeholders: [String], _ counter: inout NullingCounts) -> String? {
+        guard let value else { return nil }
+        if value.isEmpty {
+            counter.empty += 1
+            return nil
+        }
+        if placeholders.contains(value) {
+            counter.placeholder += 1
+            return nil
+        }
+        return value
+    }
+
+    private mutating func followerCount(_ value: RawPin.FollowerCount?) -> Int64? {
+        switch value {
+        case nil:
+            return nil
+        case .number(let number):
+            guard number >= 0 else {
+                counts.followerCount.unparseable += 1
+                return nil
+            }
+            counts.followerCount.integer += 1
+            return number
+        case .text(let text):
+            if text.isEmpty {
+                counts.followerCount.empty += 1
+                return nil
+            }
+            if text == Self.userInfoError {
+                counts.followerCount.placeholder += 1
+                return nil
+            }
+            guard let parsed = FollowerCountParser.parse(text) else {
+                counts.followerCount.unparseable += 1
+                return nil
+            }
+            if parsed.suffixed { counts.followerCount.suffixed += 1 } else { counts.followerCount.digits += 1 }
+            return parsed.value
+        }
+    }
+
+    private mutating func tagList(_ value: String?) -> [String]? {
+        guard let value else { return nil }
+        if value.isEmpty {
+            counts.tagList.empty += 1
+            return nil
+        }
+        if value == Self.tagListPlaceholder {
+            counts.tagList.placeholder += 1
+            return nil
+        }
+        counts.tagList.split += 1
+        return value.split(separator: ",", omittingEmptySubsequences: false).compactMap { item in
+            let trimmed = Self.trimmingASCIIWhitespace(item)
+            return trimmed.isEmpty ? nil : String(trimmed)
+        }
+    }
+
+    private mutating func saveLocation(_ value: String?) -> String? {
+        guard let value else { return nil }
+        guard value.hasPrefix(Self.saveLocationPrefix) else { return value }
+        counts.saveLocationPrefixRemoved += 1
+        return String(value.dropFirst(Self.saveLocationPrefix.count))
+    }
+
+    /// Trims space, tab, newline, vertical tab, form feed and carriage return; nothing beyond ASCII.
+    static func trimmingASCIIWhitespace(_ text: Substring) -> Substring {
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) }
+        let utf8 = text.utf8
+        guard let first = utf8.firstIndex(where: { !isSpace($0) }) else { return "" }
+        let last = utf8.lastIndex(where: { !isSpace($0) })!
+        return Substring(utf8[first...last])
+    }
+}

@@ -1,0 +1,150 @@
+/// Checks the fields of one raw pin object, collecting an error per bad field
+/// so a client learns about all of them at once.
+struct FieldValidator {
+    let object: JSONObject
+    private(set) var errors: [FieldError] = []
+
+    init(object: JSONObject) {
+        self.object = object
+    }
+
+    private mutating func fail(_ field: String, _ type: String, _ message: String) {
+        errors.append(FieldError(location: [field], type: type, message: message))
+    }
+
+    mutating func index() -> Int64? {
+        let field = "index"
+        switch object[field] {
+        case nil:
+            fail(field, "missing", "Field required")
+        case .number(let text):
+            return integer(field, text)
+        case .string(let text):
+            guard !text.isEmpty, text.utf8.allSatisfy(Self.isDigit) else {
+                fail(field, "int_parsing", "Input should be a valid integer, unable to parse string as an integer")
+                return nil
+            }
+            return integer(field, text)
+        default:
+            fail(field, "int_type", "Input should be a valid integer")
+        }
+        return nil
+    }
+
+    private mutating func integer(_ field: String, _ text: String) -> Int64? {
+        guard text.utf8.allSatisfy({ Self.isDigit($0) || $0 == UInt8(ascii: "-") }) else {
+            fail(field, "int_from_float", "Input should be a valid integer, got a number with a fractional part")
+            return nil
+        }
+        if text.hasPrefix("-") {
+            fail(field, "greater_than_equal", "Input should be greater than or equal to 0")
+            return nil
+        }
+        guard let value = Int64(text) else {
+            fail(field, "int_parsing_size", "Unable to parse input as an integer, exceeded maximum size")
+            return nil
+        }
+        return value
+    }
+
+    mutating func uniqueID() -> String? {
+        let field = "unique_id"
+        switch object[field] {
+        case nil:
+            fail(field, "missing", "Field required")
+        case .string(let text):
+            guard Self.isUUID(text) else {
+                fail(field, "uuid_parsing", "Input should be a valid UUID in the 8-4-4-4-12 hexadecimal form")
+                return nil
+            }
+            return text
+        default:
+            fail(field, "string_type", "Input should be a valid string")
+        }
+        return nil
+    }
+
+    mutating func category() -> String? {
+        let field = "category"
+        switch object[field] {
+        case nil:
+            fail(field, "missing", "Field required")
+        case .string(let text):
+            guard !text.isEmpty else {
+                fail(field, "string_too_short", "String should have at least 1 character")
+                return nil
+            }
+            return text
+        default:
+            fail(field, "string_type", "Input should be a valid string")
+        }
+        return nil
+    }
+
+    mutating func optionalString(_ field: String) -> String? {
+        switch object[field] {
+        case nil, .null: return nil
+        case .string(let text): return text
+        default:
+            fail(field, "string_type", "Input should be a valid string")
+            return nil
+        }
+    }
+
+    mutating func followerCount() -> RawPin.FollowerCount? {
+        let field = "follower_count"
+        switch object[field] {
+        case nil, .null: return nil
+        case .string(let text): return .text(text)
+        case .number(let text):
+            guard text.utf8.allSatisfy({ Self.isDigit($0) || $0 == UInt8(ascii: "-") }) else {
+                fail(field, "int_from_float", "Input should be a valid integer, got a number with a fractional part")
+                return nil
+            }
+            guard let value = Int64(text) else {
+                fail(field, "int_parsing_size", "Unable to parse input as an integer, exceeded maximum size")
+                return nil
+            }
+            return .number(value)
+        default:
+            fail(field, "string_type", "Input should be a valid string or integer")
+            return nil
+        }
+    }
+
+    mutating func downloaded() -> RawPin.Downloaded? {
+        let field = "downloaded"
+        switch object[field] {
+        case nil, .null: return nil
+        case .bool(let flag): return .boolean(flag)
+        case .number("0"), .string("0"): return .integer(false)
+        case .number("1"), .string("1"): return .integer(true)
+        case .string("true"): return .boolean(true)
+        case .string("false"): return .boolean(false)
+        case .number, .string:
+            fail(field, "bool_parsing", "Input should be a valid boolean, unable to interpret input")
+        default:
+            fail(field, "bool_type", "Input should be a valid boolean")
+        }
+        return nil
+    }
+
+    static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+
+    /// The canonical 8-4-4-4-12 hexadecimal form, either case.
+    static func isUUID(_ text: String) -> Bool {
+        let utf8 = text.utf8
+        guard utf8.count == 36 else { return false }
+        for (position, byte) in utf8.enumerated() {
+            switch position {
+            case 8, 13, 18, 23:
+                if byte != UInt8(ascii: "-") { return false }
+            default:
+                let isHex = isDigit(byte) || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "f"))
+                    || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "F"))
+                if !isHex { return false }
+            }
+        }
+        return true
+    }
+}
