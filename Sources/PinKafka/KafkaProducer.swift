@@ -64,10 +64,13 @@ public final class KafkaProducer: @unchecked Sendable {
     ) async throws(KafkaError) -> DeliveryReport {
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<DeliveryReport, KafkaError>, Never>) in
             let promise = Unmanaged.passRetained(DeliveryPromise(continuation))
-            let enqueued = withBytes(key, value) { (key, value) throws(KafkaError) in
-                try enqueue(topic: topic, partition: partition, key: key, value: value, headers: headers, opaque: promise.toOpaque())
-            }
-            if case .failure(let error) = enqueued {
+            do throws(KafkaError) {
+                try key.withTypedBytes { (key) throws(KafkaError) in
+                    try value.withTypedBytes { (value) throws(KafkaError) in
+                        try enqueue(topic: topic, partition: partition, key: key, value: value, headers: headers, opaque: promise.toOpaque())
+                    }
+                }
+            } catch {
                 promise.takeRetainedValue().continuation.resume(returning: .failure(error))
             }
         }
@@ -100,9 +103,11 @@ public final class KafkaProducer: @unchecked Sendable {
         headers: [KafkaHeader] = [],
         tag: UInt = 0
     ) throws(KafkaError) {
-        try withBytes(key, value) { (key, value) throws(KafkaError) in
-            try produce(topic: topic, partition: partition, key: key, value: value, headers: headers, tag: tag)
-        }.get()
+        try key.withTypedBytes { (key) throws(KafkaError) in
+            try value.withTypedBytes { (value) throws(KafkaError) in
+                try produce(topic: topic, partition: partition, key: key, value: value, headers: headers, tag: tag)
+            }
+        }
     }
 
     /// Totals for messages sent with ``produce(topic:partition:key:value:headers:tag:)``.
@@ -121,8 +126,14 @@ public final class KafkaProducer: @unchecked Sendable {
         }
     }
 
-    /// Checks that the brokers answer by fetching metadata for `topic`; returns its partitions.
-    /// Useful to fail fast on an unreachable or misconfigured cluster.
+    /// Checks that the cluster answers (a metadata request), to fail fast on unreachable brokers
+    /// or bad security settings instead of after `message.timeout.ms`. Returns the broker count.
+    @discardableResult
+    public func checkConnection(timeout: Duration = .seconds(10)) throws(KafkaError) -> Int {
+        try client.brokerCount(timeout: timeout)
+    }
+
+    /// The partition ids of `topic` (from a metadata request).
     public func partitions(topic: String, timeout: Duration = .seconds(10)) throws(KafkaError) -> [Int32] {
         try client.partitions(topic: topic, timeout: timeout)
     }
@@ -130,18 +141,6 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Low and high watermark of one partition.
     public func watermarks(topic: String, partition: Int32, timeout: Duration = .seconds(10)) throws(KafkaError) -> KafkaWatermarks {
         try client.watermarks(topic: topic, partition: partition, timeout: timeout)
-    }
-
-    /// `withUnsafeBytes` for an optional key and a value; its rethrows loses the typed error.
-    private func withBytes(
-        _ key: [UInt8]?,
-        _ value: [UInt8],
-        _ body: (UnsafeRawBufferPointer?, UnsafeRawBufferPointer) throws(KafkaError) -> Void
-    ) -> Result<Void, KafkaError> {
-        value.withUnsafeBytes { value in
-            guard let key else { return Result { () throws(KafkaError) in try body(nil, value) } }
-            return key.withUnsafeBytes { key in Result { () throws(KafkaError) in try body(key, value) } }
-        }
     }
 
     private func enqueue(

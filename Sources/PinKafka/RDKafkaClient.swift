@@ -84,6 +84,17 @@ final class RDKafkaClient: @unchecked Sendable {
         throw KafkaError(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, "topic \(topic)")
     }
 
+    /// Asks the cluster for its brokers; returns how many it has. Fails when none answers in time.
+    func brokerCount(timeout: Duration) throws(KafkaError) -> Int {
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let err = rd_kafka_metadata(handle, 0, nil, &metadata, timeout.kafkaMilliseconds)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+            throw explained(KafkaError(err, "no broker answered within \(timeout)"))
+        }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        return Int(metadata.pointee.broker_cnt)
+    }
+
     /// Low and high watermark (the next offset to be written) of one partition, from the broker.
     func watermarks(topic: String, partition: Int32, timeout: Duration) throws(KafkaError) -> KafkaWatermarks {
         var low: Int64 = -1
