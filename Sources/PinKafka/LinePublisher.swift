@@ -35,6 +35,14 @@ public final class LinePublisher: @unchecked Sendable {
         public var delivered: Int
         public var failed: Int
         public var pending: Int { enqueued - delivered - failed }
+
+        public init(read: Int, rejected: Int, enqueued: Int, delivered: Int, failed: Int) {
+            self.read = read
+            self.rejected = rejected
+            self.enqueued = enqueued
+            self.delivered = delivered
+            self.failed = failed
+        }
     }
 
     public let producer: KafkaProducer
