@@ -5,11 +5,15 @@ public final class KafkaAdmin: @unchecked Sendable {
     private let client: RDKafkaClient
 
     /// - Parameter properties: raw librdkafka properties (security settings and the like).
-    public init(bootstrapServers: String, properties: [String: String] = [:]) throws(KafkaError) {
+    public init(
+        bootstrapServers: String,
+        properties: [String: String] = [:],
+        logHandler: KafkaLogHandler? = nil
+    ) throws(KafkaError) {
         client = try RDKafkaClient(
             type: RD_KAFKA_PRODUCER,
             properties: [("bootstrap.servers", bootstrapServers)] + properties.sorted { $0.key < $1.key },
-            callbacks: RDKafkaCallbacks()
+            callbacks: RDKafkaCallbacks(logHandler: logHandler)
         )
     }
 

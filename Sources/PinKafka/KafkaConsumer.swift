@@ -14,7 +14,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let closed = Atomic<Bool>(false)
 
     public init(configuration: KafkaConsumerConfiguration) throws(KafkaError) {
-        let callbacks = ConsumerCallbacks()
+        let callbacks = ConsumerCallbacks(logHandler: configuration.logHandler)
         self.callbacks = callbacks
         client = try RDKafkaClient(
             type: RD_KAFKA_CONSUMER,

@@ -34,6 +34,7 @@ public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let allBrokersDown = Code(rawValue: RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN.rawValue)
         public static let transport = Code(rawValue: RD_KAFKA_RESP_ERR__TRANSPORT.rawValue)
         public static let resolve = Code(rawValue: RD_KAFKA_RESP_ERR__RESOLVE.rawValue)
+        public static let ssl = Code(rawValue: RD_KAFKA_RESP_ERR__SSL.rawValue)
         public static let authentication = Code(rawValue: RD_KAFKA_RESP_ERR__AUTHENTICATION.rawValue)
         public static let saslAuthenticationFailed = Code(rawValue: RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED.rawValue)
         public static let invalidArgument = Code(rawValue: RD_KAFKA_RESP_ERR__INVALID_ARG.rawValue)
@@ -46,6 +47,12 @@ public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 extension KafkaError {
+    /// Errors that retrying will not fix: wrong credentials, TLS or SASL settings.
+    var isCredentialsProblem: Bool {
+        [.authentication, .saslAuthenticationFailed, .ssl].contains(code)
+            || message.contains("SASL") || message.contains("SSL handshake")
+    }
+
     init(_ err: rd_kafka_resp_err_t, _ context: String? = nil) {
         let reason = String(cString: rd_kafka_err2str(err))
         self.init(code: Code(rawValue: err.rawValue), message: context.map { "\($0): \(reason)" } ?? reason)

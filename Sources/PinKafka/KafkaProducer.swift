@@ -26,7 +26,7 @@ public final class KafkaProducer: @unchecked Sendable {
         configuration: KafkaProducerConfiguration,
         deliveryFailureHandler: (@Sendable (_ tag: UInt, _ error: KafkaError) -> Void)? = nil
     ) throws(KafkaError) {
-        let callbacks = ProducerCallbacks(failureHandler: deliveryFailureHandler)
+        let callbacks = ProducerCallbacks(failureHandler: deliveryFailureHandler, logHandler: configuration.logHandler)
         self.callbacks = callbacks
         client = try RDKafkaClient(
             type: RD_KAFKA_PRODUCER,
@@ -218,8 +218,9 @@ final class ProducerCallbacks: RDKafkaCallbacks, @unchecked Sendable {
     private let totals = Mutex<(delivered: Int, failed: Int)>((0, 0))
     private let failureHandler: (@Sendable (UInt, KafkaError) -> Void)?
 
-    init(failureHandler: (@Sendable (UInt, KafkaError) -> Void)?) {
+    init(failureHandler: (@Sendable (UInt, KafkaError) -> Void)?, logHandler: KafkaLogHandler?) {
         self.failureHandler = failureHandler
+        super.init(logHandler: logHandler)
     }
 
     var counts: (delivered: Int, failed: Int) { totals.withLock { $0 } }

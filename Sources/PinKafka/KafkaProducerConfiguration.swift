@@ -16,6 +16,8 @@ public struct KafkaProducerConfiguration: Sendable {
     public var clientID: String = "pinpipe"
     /// Any librdkafka property (`-X key=value`), e.g. `compression.type`, `security.protocol`, `sasl.*`.
     public var properties: [String: String] = [:]
+    /// Where librdkafka's own log lines go; nil lets librdkafka print them to stderr.
+    public var logHandler: KafkaLogHandler?
 
     public init(bootstrapServers: String) {
         self.bootstrapServers = bootstrapServers

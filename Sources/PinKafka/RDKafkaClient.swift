@@ -7,8 +7,12 @@ class RDKafkaCallbacks: @unchecked Sendable {
     /// The most recent client-level error (broker down, name resolution, authentication),
     /// used to explain failures that librdkafka itself only reports as timeouts.
     let lastClientError = Mutex<KafkaError?>(nil)
+    /// Receives librdkafka's log lines instead of its default print to stderr.
+    let logHandler: KafkaLogHandler?
 
-    init() {}
+    init(logHandler: KafkaLogHandler? = nil) {
+        self.logHandler = logHandler
+    }
 
     func recordClientError(_ error: KafkaError) {
         lastClientError.withLock { $0 = error }
@@ -48,6 +52,17 @@ final class RDKafkaClient: @unchecked Sendable {
                 KafkaError(code: .init(rawValue: err), message: message, isFatal: err == RD_KAFKA_RESP_ERR__FATAL.rawValue)
             )
         }
+        if callbacks.logHandler != nil {
+            rd_kafka_conf_set_log_cb(conf) { rk, level, facility, message in
+                guard let rk, let opaque = rd_kafka_opaque(rk) else { return }
+                let callbacks = Unmanaged<RDKafkaCallbacks>.fromOpaque(opaque).takeUnretainedValue()
+                callbacks.logHandler?(
+                    KafkaLogLevel(syslog: level),
+                    facility.map { String(cString: $0) } ?? "",
+                    message.map { String(cString: $0) } ?? ""
+                )
+            }
+        }
         configure(conf)
         // rd_kafka_new takes ownership of conf only when it succeeds.
         guard let handle = rd_kafka_new(type, conf, &errorText, errorText.count) else {
@@ -84,15 +99,26 @@ final class RDKafkaClient: @unchecked Sendable {
         throw KafkaError(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, "topic \(topic)")
     }
 
-    /// Asks the cluster for its brokers; returns how many it has. Fails when none answers in time.
+    /// Asks the cluster for its brokers; returns how many it has. Fails when none answers in
+    /// time, and early when a broker refused our credentials or TLS settings.
     func brokerCount(timeout: Duration) throws(KafkaError) -> Int {
-        var metadata: UnsafePointer<rd_kafka_metadata>?
-        let err = rd_kafka_metadata(handle, 0, nil, &metadata, timeout.kafkaMilliseconds)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-            throw explained(KafkaError(err, "no broker answered within \(timeout)"))
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while true {
+            let slice = Swift.min(deadline - clock.now, .milliseconds(500))
+            var metadata: UnsafePointer<rd_kafka_metadata>?
+            let err = rd_kafka_metadata(handle, 0, nil, &metadata, slice.kafkaMilliseconds)
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata {
+                defer { rd_kafka_metadata_destroy(metadata) }
+                return Int(metadata.pointee.broker_cnt)
+            }
+            if let cause = callbacks.lastClientError.withLock({ $0 }), cause.isCredentialsProblem {
+                throw KafkaError(code: cause.code, message: "the broker refused the connection: \(cause.message)", isFatal: cause.isFatal)
+            }
+            if clock.now >= deadline {
+                throw explained(KafkaError(err, "no broker answered within \(timeout)"))
+            }
         }
-        defer { rd_kafka_metadata_destroy(metadata) }
-        return Int(metadata.pointee.broker_cnt)
     }
 
     /// Low and high watermark (the next offset to be written) of one partition, from the broker.

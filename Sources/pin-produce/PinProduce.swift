@@ -48,6 +48,9 @@ struct PinProduce: ParsableCommand {
         let logger = log.makeLogger(tool: "pin-produce")
         var configuration = KafkaProducerConfiguration(bootstrapServers: kafka.resolvedBrokers)
         configuration.messageTimeoutMilliseconds = Int(timeout * 1000)
+        configuration.logHandler = { level, facility, message in
+            logger.log(LogLevel(level), "kafka \(facility): \(message)")
+        }
         do {
             if let propertiesFile { configuration.properties = try KafkaProperties.load(path: propertiesFile) }
             for (key, value) in try kafka.parsedProperties() { configuration.properties[key] = value }
@@ -162,6 +165,17 @@ struct PinProduce: ParsableCommand {
 }
 
 private struct Interrupted: Error {}
+
+extension LogLevel {
+    init(_ level: KafkaLogLevel) {
+        switch level {
+        case .debug: self = .debug
+        case .info: self = .info
+        case .warning: self = .warning
+        case .error: self = .error
+        }
+    }
+}
 
 extension String {
     /// Two decimals, without Foundation.

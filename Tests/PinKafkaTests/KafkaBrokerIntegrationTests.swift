@@ -56,4 +56,20 @@ import Testing
         #expect(rest.count == 20)
         try again.close()
     }
+
+    @Test func rejectedCredentialsFailFastWithoutLeakingThePassword() throws {
+        var configuration = KafkaProducerConfiguration(bootstrapServers: integrationBrokers)
+        configuration.properties = [
+            "security.protocol": "SASL_PLAINTEXT", "sasl.mechanisms": "SCRAM-SHA-256",
+            "sasl.username": "nobody", "sasl.password": "hunter2-secret",
+        ]
+        configuration.logHandler = { _, _, _ in }
+        let producer = try KafkaProducer(configuration: configuration)
+        let clock = ContinuousClock()
+        let started = clock.now
+        let error = #expect(throws: KafkaError.self) { try producer.checkConnection(timeout: .seconds(20)) }
+        #expect(clock.now - started < .seconds(10))
+        #expect(error?.code == .authentication)
+        #expect(error?.description.contains("hunter2") == false)
+    }
 }

@@ -60,6 +60,10 @@ import Testing
     @Test func unreachableBrokerFailsDeliveryWithBrokerError() async throws {
         var configuration = KafkaProducerConfiguration(bootstrapServers: "127.0.0.1:1")
         configuration.messageTimeoutMilliseconds = 1_500
+        let logged = Mutex<[String]>([])
+        configuration.logHandler = { level, facility, _ in
+            if level == .error { logged.withLock { $0.append(facility) } }
+        }
         let failures = FailureLog()
         let producer = try KafkaProducer(configuration: configuration) { tag, error in failures.append(tag, error) }
         let error = await #expect(throws: KafkaError.self) {
@@ -72,6 +76,10 @@ import Testing
         #expect(producer.deliveryCounts.failed == 1)
         #expect(failures.tags == [42])
         #expect(throws: KafkaError.self) { try producer.partitions(topic: "nowhere", timeout: .milliseconds(500)) }
+        let refused = #expect(throws: KafkaError.self) { try producer.checkConnection(timeout: .seconds(1)) }
+        #expect(refused?.message.contains("Connection refused") == true)
+        // librdkafka's own log lines reach the handler instead of stderr.
+        #expect(logged.withLock { $0.contains("FAIL") })
     }
 
     @Test func invalidPropertyIsAConfigurationError() {
