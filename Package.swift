@@ -15,7 +15,7 @@ let package = Package(
         .executable(name: "pin-emulate", targets: ["pin-emulate"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
     ],
     targets: [
         // C libraries from Debian: a module map and a shim header each, nothing else.
@@ -55,10 +55,13 @@ let package = Package(
             dependencies: ["PinCore", "PinObjectStore", "PinCompression", "PinParquet"],
             swiftSettings: strict
         ),
-        .executableTarget(name: "pin-stream-pg", dependencies: ["PinCore", "PinKafka", "PinPostgres"], swiftSettings: strict),
+        .executableTarget(
+            name: "pin-stream-pg", dependencies: ["PinCore", "PinKafka", "PinPostgres"], swiftSettings: strict),
         .executableTarget(name: "pin-emulate", dependencies: ["PinCore"], swiftSettings: strict),
 
         .testTarget(name: "PinKafkaTests", dependencies: ["PinKafka"], swiftSettings: strict),
-        .testTarget(name: "PinCoreTests", dependencies: ["PinCore"], resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(
+            name: "PinCoreTests", dependencies: ["PinCore"], resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "PinPostgresTests", dependencies: ["PinPostgres"], swiftSettings: strict),
     ]
 )

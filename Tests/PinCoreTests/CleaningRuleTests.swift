@@ -22,12 +22,14 @@ private func cleanFollowers(_ text: String) -> (Int64?, CleaningCounts) {
 }
 
 @Suite struct FollowerCountRules {
-    @Test(arguments: [
-        ("0", 0), ("305", 305), ("007", 7), ("10k", 10_000), ("2M", 2_000_000), ("3B", 3_000_000_000),
-        ("1.5k", 1_500), ("1.2345k", 1_235), ("1.2344k", 1_234), ("0.5k", 500), ("0.0005k", 1), ("0.0004k", 0),
-        ("2.5M", 2_500_000), ("1.0000005M", 1_000_001), ("9.999999999B", 9_999_999_999), ("9.9999999995B", 10_000_000_000),
-        ("9223372036854775807", Int64.max), ("9223372036854775.807k", Int64.max),
-    ] as [(String, Int64)])
+    @Test(
+        arguments: [
+            ("0", 0), ("305", 305), ("007", 7), ("10k", 10_000), ("2M", 2_000_000), ("3B", 3_000_000_000),
+            ("1.5k", 1_500), ("1.2345k", 1_235), ("1.2344k", 1_234), ("0.5k", 500), ("0.0005k", 1), ("0.0004k", 0),
+            ("2.5M", 2_500_000), ("1.0000005M", 1_000_001), ("9.999999999B", 9_999_999_999),
+            ("9.9999999995B", 10_000_000_000),
+            ("9223372036854775807", Int64.max), ("9223372036854775.807k", Int64.max),
+        ] as [(String, Int64)])
     func parses(text: String, expected: Int64) {
         let (value, counts) = cleanFollowers(text)
         #expect(value == expected)
@@ -113,16 +115,17 @@ private func cleanFollowers(_ text: String) -> (Int64?, CleaningCounts) {
 }
 
 @Suite struct TagListRules {
-    @Test(arguments: [
-        ("a,b,c", ["a", "b", "c"]),
-        (" a , b\t,\nc ", ["a", "b", "c"]),
-        ("a,,b,", ["a", "b"]),
-        (",", []),
-        (" , ", []),
-        ("single", ["single"]),
-        ("Home Decor,Décor d'été, 日本 ", ["Home Decor", "Décor d'été", "日本"]),
-        ("\u{00A0}x\u{00A0}", ["\u{00A0}x\u{00A0}"]),
-    ] as [(String, [String])])
+    @Test(
+        arguments: [
+            ("a,b,c", ["a", "b", "c"]),
+            (" a , b\t,\nc ", ["a", "b", "c"]),
+            ("a,,b,", ["a", "b"]),
+            (",", []),
+            (" , ", []),
+            ("single", ["single"]),
+            ("Home Decor,Décor d'été, 日本 ", ["Home Decor", "Décor d'été", "日本"]),
+            ("\u{00A0}x\u{00A0}", ["\u{00A0}x\u{00A0}"]),
+        ] as [(String, [String])])
     func splits(text: String, expected: [String]) {
         var cleaner = PinCleaner()
         #expect(cleaner.clean(raw(tagList: text)).tagList == expected)

@@ -11,7 +11,8 @@ import Testing
         #expect(try parse("true") == .bool(true))
         #expect(try parse("-0.5e+3") == .number("-0.5e+3"))
         #expect(try parse("123456789012345678901234567890") == .number("123456789012345678901234567890"))
-        #expect(try parse(#"[1,"a",[],{}]"#) == .array([.number("1"), .string("a"), .array([]), .object(JSONObject())]))
+        #expect(
+            try parse(#"[1,"a",[],{}]"#) == .array([.number("1"), .string("a"), .array([]), .object(JSONObject())]))
         guard case .object(let object) = try parse(#"{"a":1,"b":{"c":[true]},"a":2}"#) else {
             Issue.record("not an object")
             return

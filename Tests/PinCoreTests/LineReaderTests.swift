@@ -42,7 +42,8 @@ import Testing
     }
 
     @Test func readsAFileDescriptorAcrossManyReads() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("lines-\(UUID().uuidString).jsonl").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("lines-\(UUID().uuidString).jsonl")
+            .path
         var text = ""
         for number in 1...50_000 { text += "{\"n\":\(number)}\n" }
         try text.write(toFile: path, atomically: true, encoding: .utf8)

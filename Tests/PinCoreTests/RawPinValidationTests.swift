@@ -2,7 +2,8 @@ import Testing
 
 @testable import PinCore
 
-private let valid = #"{"index": 4, "unique_id": "55abcd28-bda1-4453-bbcd-1427fb3aa49b", "title": "T", "description": "D", "poster_name": "P", "follower_count": "2M", "tag_list": "a,b", "is_image_or_video": "image", "image_src": "https://x/y.jpg", "downloaded": 1, "save_location": "Local save in /data/art", "category": "art"}"#
+private let valid =
+    #"{"index": 4, "unique_id": "55abcd28-bda1-4453-bbcd-1427fb3aa49b", "title": "T", "description": "D", "poster_name": "P", "follower_count": "2M", "tag_list": "a,b", "is_image_or_video": "image", "image_src": "https://x/y.jpg", "downloaded": 1, "save_location": "Local save in /data/art", "category": "art"}"#
 
 /// `valid` with one field replaced by raw JSON text, or removed when `json` is nil.
 private func with(_ field: String, _ json: String?) -> String {
@@ -44,7 +45,9 @@ private func parses(_ text: String) throws -> RawPin {
     }
 
     @Test func unknownFieldsAreDroppedAndOptionalFieldsMayBeAbsentOrNull() throws {
-        let pin = try parses(#"{"index":1,"unique_id":"55ABCD28-BDA1-4453-BBCD-1427FB3AA49B","category":"c","extra":[1,{"a":2}],"title":null}"#)
+        let pin = try parses(
+            #"{"index":1,"unique_id":"55ABCD28-BDA1-4453-BBCD-1427FB3AA49B","category":"c","extra":[1,{"a":2}],"title":null}"#
+        )
         #expect(pin.title == nil)
         #expect(pin.posterName == nil)
         #expect(pin.downloaded == nil)
@@ -53,30 +56,34 @@ private func parses(_ text: String) throws -> RawPin {
         #expect(json.contains(#""poster_name":null"#))
     }
 
-    @Test(arguments: [
-        (#""12""#, 12), ("0", 0), ("9223372036854775807", Int64.max),
-    ] as [(String, Int64)])
+    @Test(
+        arguments: [
+            (#""12""#, 12), ("0", 0), ("9223372036854775807", Int64.max),
+        ] as [(String, Int64)])
     func indexCoercions(json: String, expected: Int64) throws {
         #expect(try parses(with("index", json)).index == expected)
     }
 
-    @Test(arguments: [
-        (nil, "missing"), ("null", "int_type"), ("true", "int_type"), (#""12a""#, "int_parsing"),
-        (#""""#, "int_parsing"), (#"" 12""#, "int_parsing"), ("-1", "greater_than_equal"),
-        ("1.5", "int_from_float"), ("9223372036854775808", "int_parsing_size"),
-        (#""99999999999999999999""#, "int_parsing_size"), ("[1]", "int_type"),
-    ] as [(String?, String)])
+    @Test(
+        arguments: [
+            (nil, "missing"), ("null", "int_type"), ("true", "int_type"), (#""12a""#, "int_parsing"),
+            (#""""#, "int_parsing"), (#"" 12""#, "int_parsing"), ("-1", "greater_than_equal"),
+            ("1.5", "int_from_float"), ("9223372036854775808", "int_parsing_size"),
+            (#""99999999999999999999""#, "int_parsing_size"), ("[1]", "int_type"),
+        ] as [(String?, String)])
     func badIndex(json: String?, type: String) {
         let found = errors(with("index", json))
         #expect(found.map(\.type) == [type])
         #expect(found.first?.location == ["index"])
     }
 
-    @Test(arguments: [
-        (nil, "missing"), (#""not-a-uuid""#, "uuid_parsing"), ("12", "string_type"),
-        (#""55abcd28bda14453bbcd1427fb3aa49b""#, "uuid_parsing"), (#""55abcd28-bda1-4453-bbcd-1427fb3aa49g""#, "uuid_parsing"),
-        (#""{55abcd28-bda1-4453-bbcd-1427fb3aa49b}""#, "uuid_parsing"),
-    ] as [(String?, String)])
+    @Test(
+        arguments: [
+            (nil, "missing"), (#""not-a-uuid""#, "uuid_parsing"), ("12", "string_type"),
+            (#""55abcd28bda14453bbcd1427fb3aa49b""#, "uuid_parsing"),
+            (#""55abcd28-bda1-4453-bbcd-1427fb3aa49g""#, "uuid_parsing"),
+            (#""{55abcd28-bda1-4453-bbcd-1427fb3aa49b}""#, "uuid_parsing"),
+        ] as [(String?, String)])
     func badUniqueID(json: String?, type: String) {
         #expect(errors(with("unique_id", json)).map(\.type) == [type])
     }
@@ -87,7 +94,9 @@ private func parses(_ text: String) throws -> RawPin {
         #expect(errors(with("category", "null")).map(\.type) == ["string_type"])
     }
 
-    @Test(arguments: ["title", "description", "poster_name", "tag_list", "is_image_or_video", "image_src", "save_location"])
+    @Test(arguments: [
+        "title", "description", "poster_name", "tag_list", "is_image_or_video", "image_src", "save_location",
+    ])
     func optionalStringsRefuseNumbersAndBooleans(field: String) throws {
         #expect(errors(with(field, "5")).map(\.type) == ["string_type"])
         #expect(errors(with(field, "false")).map(\.type) == ["string_type"])
@@ -105,11 +114,12 @@ private func parses(_ text: String) throws -> RawPin {
         #expect(errors(with("follower_count", "true")).map(\.type) == ["string_type"])
     }
 
-    @Test(arguments: [
-        ("0", RawPin.Downloaded.integer(false)), ("1", .integer(true)), (#""0""#, .integer(false)),
-        (#""1""#, .integer(true)), ("true", .boolean(true)), ("false", .boolean(false)),
-        (#""true""#, .boolean(true)), (#""false""#, .boolean(false)),
-    ] as [(String, RawPin.Downloaded)])
+    @Test(
+        arguments: [
+            ("0", RawPin.Downloaded.integer(false)), ("1", .integer(true)), (#""0""#, .integer(false)),
+            (#""1""#, .integer(true)), ("true", .boolean(true)), ("false", .boolean(false)),
+            (#""true""#, .boolean(true)), (#""false""#, .boolean(false)),
+        ] as [(String, RawPin.Downloaded)])
     func downloadedForms(json: String, expected: RawPin.Downloaded) throws {
         #expect(try parses(with("downloaded", json)).downloaded == expected)
     }

@@ -42,7 +42,8 @@ import Testing
         let counts = sample.counts
         #expect(counts.records == rows.count)
         #expect(counts.title.placeholder == count(rows, "title", equalTo: [PinCleaner.titlePlaceholder]))
-        #expect(counts.description.placeholder == count(rows, "description", equalTo: PinCleaner.descriptionPlaceholders))
+        #expect(
+            counts.description.placeholder == count(rows, "description", equalTo: PinCleaner.descriptionPlaceholders))
         #expect(counts.posterName.placeholder == count(rows, "poster_name", equalTo: ["User Info Error"]))
         #expect(counts.imageSrc.placeholder == count(rows, "image_src", equalTo: ["Image src error."]))
         #expect(counts.tagList.placeholder == count(rows, "tag_list", equalTo: [PinCleaner.tagListPlaceholder]))
@@ -86,7 +87,9 @@ import Testing
         let sample = try Self.load("pins")
         let first = try #require(sample.clean.first { $0.uniqueID == "55abcd28-bda1-4453-bbcd-1427fb3aa49b" })
         #expect(first.ind == 4)
-        #expect(first.title == "Mexican Artist Uses Unique Technique To Make His Drawings Glow, And The Result Is Mesmerizing")
+        #expect(
+            first.title
+                == "Mexican Artist Uses Unique Technique To Make His Drawings Glow, And The Result Is Mesmerizing")
         #expect(first.followerCount == 2_000_000)
         #expect(first.posterName == "Bored Panda")
         #expect(first.tagList?.count == 9)

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public enum LogLevel: String, ExpressibleByArgument, Sendable, Comparable, CaseIterable {
@@ -50,7 +50,8 @@ public struct StderrLogger: Sendable {
             line = "\(time) \(eventLevel.rawValue.uppercased()) \(tool): \(message())"
             for (key, value) in fields { line += " \(key)=\(value)" }
         case .json:
-            line = "{\"time\":\(JSONText.quoted(time)),\"level\":\"\(eventLevel.rawValue)\",\"tool\":\(JSONText.quoted(tool)),\"msg\":\(JSONText.quoted(message()))"
+            line =
+                "{\"time\":\(JSONText.quoted(time)),\"level\":\"\(eventLevel.rawValue)\",\"tool\":\(JSONText.quoted(tool)),\"msg\":\(JSONText.quoted(message()))"
             for (key, value) in fields { line += ",\(JSONText.quoted(key)):\(JSONText.quoted(value))" }
             line += "}"
         }
@@ -84,16 +85,21 @@ public enum StandardStream {
 
     public static func write(_ text: String, to fd: Int32) {
         var text = text
-        text.withUTF8 { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += written
+        text.withUTF8 { buffer in _ = write(UnsafeRawBufferPointer(buffer), to: fd) }
+    }
+
+    /// Writes all of `bytes`, retrying short writes; false if the stream failed (e.g. a closed pipe).
+    @discardableResult
+    public static func write(_ bytes: UnsafeRawBufferPointer, to fd: Int32) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                return false
             }
+            offset += written
         }
+        return true
     }
 }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Something that yields bytes in chunks: a file, stdin, a buffer, a decompressor.

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Splits a byte stream into NDJSON lines, fast: one large buffer, `memchr` for newlines,

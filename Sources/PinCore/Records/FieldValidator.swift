@@ -140,7 +140,8 @@ struct FieldValidator {
             case 8, 13, 18, 23:
                 if byte != UInt8(ascii: "-") { return false }
             default:
-                let isHex = isDigit(byte) || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "f"))
+                let isHex =
+                    isDigit(byte) || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "f"))
                     || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "F"))
                 if !isHex { return false }
             }

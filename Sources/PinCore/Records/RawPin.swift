@@ -69,12 +69,15 @@ public struct RawPin: Sendable, Equatable {
     /// Validates an already parsed JSON value, collecting every bad field.
     public init(validating value: JSONValue) throws(RecordError) {
         guard case .object(let object) = value else {
-            throw RecordError(kind: .invalid, fields: [
-                FieldError(
-                    location: [], type: "model_attributes_type",
-                    message: "Input should be a valid dictionary or object to extract fields from, got \(value.typeName)"
-                )
-            ])
+            throw RecordError(
+                kind: .invalid,
+                fields: [
+                    FieldError(
+                        location: [], type: "model_attributes_type",
+                        message:
+                            "Input should be a valid dictionary or object to extract fields from, got \(value.typeName)"
+                    )
+                ])
         }
         var validator = FieldValidator(object: object)
         let index = validator.index()

@@ -1,0 +1,69 @@
+import CLibPQ
+
+/// Streams rows into a running `COPY … FROM STDIN` (text format). Rows are encoded into a buffer and sent
+/// in chunks of `Options.copyChunkSize` bytes. Obtain one from `PostgresConnection.copyIn`.
+///
+/// Each row is written atomically: if a value cannot be encoded (a NUL byte in text, which PostgreSQL cannot
+/// store), `writeRow` throws a `PostgresError` of kind `.invalidValue` naming the column, nothing of that row
+/// is sent, and the COPY can go on with the next row.
+public final class CopyRowWriter {
+    /// Column names, used to name the column in value errors and to check the number of values per row.
+    public let columns: [String]
+    /// Rows accepted so far (buffered or sent).
+    public private(set) var rowCount: Int64 = 0
+    /// Bytes handed to libpq so far.
+    public private(set) var bytesSent: Int64 = 0
+
+    private let connection: PostgresConnection
+    private let chunkSize: Int
+    private var buffer: [UInt8] = []
+
+    init(connection: PostgresConnection, columns: [String], chunkSize: Int) {
+        self.connection = connection
+        self.columns = columns
+        self.chunkSize = max(chunkSize, 1024)
+        buffer.reserveCapacity(self.chunkSize + 64 * 1024)
+    }
+
+    /// Appends one row; `body` appends its values in column order.
+    public func writeRow(_ body: (inout CopyRow) throws -> Void) throws {
+        var row = CopyRow(columns: columns, bytes: [])
+        swap(&row.bytes, &buffer)
+        let start = row.bytes.count
+        do {
+            try body(&row)
+            try row.finish()
+        } catch {
+            row.bytes.removeLast(row.bytes.count - start)
+            swap(&row.bytes, &buffer)
+            throw error
+        }
+        swap(&row.bytes, &buffer)
+        rowCount += 1
+        if buffer.count >= chunkSize { try flush() }
+    }
+
+    /// Appends one row from parameter-style values (`nil` is NULL).
+    public func writeRow(_ values: [PostgresValue?]) throws(PostgresError) {
+        do {
+            try writeRow { row in
+                for value in values { try row.append(value) }
+            }
+        } catch let error as PostgresError {
+            throw error
+        } catch {
+            throw PostgresError(kind: .protocolViolation, message: "unexpected error \(type(of: error))")
+        }
+    }
+
+    /// Sends the buffered rows to libpq.
+    func flush() throws(PostgresError) {
+        guard !buffer.isEmpty else { return }
+        let status = buffer.withUnsafeBytes { bytes in
+            PQputCopyData(connection.handle, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(bytes.count))
+        }
+        guard status == 1 else { throw connection.connectionError() }
+        bytesSent += Int64(buffer.count)
+        buffer.removeAll(keepingCapacity: true)
+    }
+}

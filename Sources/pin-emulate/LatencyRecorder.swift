@@ -1,0 +1,25 @@
+/// Collects request latencies and outcomes; one per worker, merged at the end.
+struct LatencyRecorder: Sendable {
+    var latencies: [Double] = []  // seconds
+    var accepted = 0
+    var rejected = 0
+    var failed = 0
+    var firstFailure: String?
+
+    mutating func merge(_ other: LatencyRecorder) {
+        latencies += other.latencies
+        accepted += other.accepted
+        rejected += other.rejected
+        failed += other.failed
+        if firstFailure == nil { firstFailure = other.firstFailure }
+    }
+
+    var sent: Int { accepted + rejected + failed }
+
+    /// Nearest-rank percentile in milliseconds.
+    static func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
+        guard !sorted.isEmpty else { return 0 }
+        let rank = Int((fraction * Double(sorted.count)).rounded(.up))
+        return sorted[min(max(rank, 1), sorted.count) - 1] * 1000
+    }
+}
