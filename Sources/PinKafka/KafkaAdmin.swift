@@ -26,7 +26,10 @@ public final class KafkaAdmin: @unchecked Sendable {
         timeout: Duration = .seconds(30)
     ) throws(KafkaError) {
         var errorText = [CChar](repeating: 0, count: 512)
-        guard let newTopic = rd_kafka_NewTopic_new(name, Int32(partitions), Int32(replicationFactor), &errorText, errorText.count) else {
+        guard
+            let newTopic = rd_kafka_NewTopic_new(
+                name, Int32(partitions), Int32(replicationFactor), &errorText, errorText.count)
+        else {
             let reason = String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw KafkaError(code: .invalidArgument, message: "create topic \(name): \(reason)")
         }
@@ -41,12 +44,16 @@ public final class KafkaAdmin: @unchecked Sendable {
         rd_kafka_CreateTopics(client.handle, &topics, 1, options, queue)
         // Allow for the request timeout plus a margin before giving up on the result event.
         guard let event = rd_kafka_queue_poll(queue, (timeout + .seconds(5)).kafkaMilliseconds) else {
-            throw client.explained(KafkaError(code: .timedOut, message: "create topic \(name): no answer within \(timeout)"))
+            throw client.explained(
+                KafkaError(code: .timedOut, message: "create topic \(name): no answer within \(timeout)"))
         }
         defer { rd_kafka_event_destroy(event) }
         let err = rd_kafka_event_error(event)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw client.explained(KafkaError(code: .init(rawValue: err.rawValue), message: "create topic \(name): \(String(cString: rd_kafka_event_error_string(event)))"))
+            throw client.explained(
+                KafkaError(
+                    code: .init(rawValue: err.rawValue),
+                    message: "create topic \(name): \(String(cString: rd_kafka_event_error_string(event)))"))
         }
         var count = 0
         guard let result = rd_kafka_event_CreateTopics_result(event),
@@ -56,7 +63,9 @@ public final class KafkaAdmin: @unchecked Sendable {
             let topicResult = results[index]
             let code = rd_kafka_topic_result_error(topicResult)
             if code != RD_KAFKA_RESP_ERR_NO_ERROR {
-                let detail = rd_kafka_topic_result_error_string(topicResult).map { String(cString: $0) } ?? String(cString: rd_kafka_err2str(code))
+                let detail =
+                    rd_kafka_topic_result_error_string(topicResult).map { String(cString: $0) }
+                    ?? String(cString: rd_kafka_err2str(code))
                 throw KafkaError(code: .init(rawValue: code.rawValue), message: "create topic \(name): \(detail)")
             }
         }
@@ -68,7 +77,9 @@ public final class KafkaAdmin: @unchecked Sendable {
     }
 
     /// Low and high watermark of one partition.
-    public func watermarks(topic: String, partition: Int32, timeout: Duration = .seconds(10)) throws(KafkaError) -> KafkaWatermarks {
+    public func watermarks(topic: String, partition: Int32, timeout: Duration = .seconds(10)) throws(KafkaError)
+        -> KafkaWatermarks
+    {
         try client.watermarks(topic: topic, partition: partition, timeout: timeout)
     }
 }

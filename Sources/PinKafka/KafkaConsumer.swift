@@ -55,11 +55,15 @@ public final class KafkaConsumer: @unchecked Sendable {
         let err = message.pointee.err
         if err == RD_KAFKA_RESP_ERR_NO_ERROR { return KafkaMessage(message) }
         if err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return nil }
-        let reason = rd_kafka_message_errstr(message).map { String(cString: $0) } ?? String(cString: rd_kafka_err2str(err))
+        let reason =
+            rd_kafka_message_errstr(message).map { String(cString: $0) } ?? String(cString: rd_kafka_err2str(err))
         var where_ = ""
-        if let rkt = message.pointee.rkt { where_ = "\(String(cString: rd_kafka_topic_name(rkt)))[\(message.pointee.partition)]: " }
+        if let rkt = message.pointee.rkt {
+            where_ = "\(String(cString: rd_kafka_topic_name(rkt)))[\(message.pointee.partition)]: "
+        }
         let fatal = err == RD_KAFKA_RESP_ERR__FATAL
-        throw client.explained(KafkaError(code: .init(rawValue: err.rawValue), message: "consume: \(where_)\(reason)", isFatal: fatal))
+        throw client.explained(
+            KafkaError(code: .init(rawValue: err.rawValue), message: "consume: \(where_)\(reason)", isFatal: fatal))
     }
 
     /// Messages as an async sequence over ``poll(timeout:)``. Between empty polls it sleeps,
@@ -82,10 +86,13 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// The group's committed offsets; partitions without one are left out.
-    public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) throws(KafkaError) -> [TopicPartition: Int64] {
+    public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) throws(KafkaError)
+        -> [TopicPartition: Int64]
+    {
         let list = TopicPartition.makeList(partitions.map { ($0, KafkaOffset.committed) })
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        try KafkaError.check(rd_kafka_committed(client.handle, list, timeout.kafkaMilliseconds), "read committed offsets")
+        try KafkaError.check(
+            rd_kafka_committed(client.handle, list, timeout.kafkaMilliseconds), "read committed offsets")
         var result: [TopicPartition: Int64] = [:]
         for (partition, offset, err) in TopicPartition.entries(of: list) {
             if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, "committed offset of \(partition)") }
@@ -95,7 +102,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// Moves the fetch position of an assigned partition; the next message polled from it is at `offset`.
-    public func seek(_ partition: TopicPartition, to offset: Int64, timeout: Duration = .seconds(10)) throws(KafkaError) {
+    public func seek(_ partition: TopicPartition, to offset: Int64, timeout: Duration = .seconds(10)) throws(KafkaError)
+    {
         let list = TopicPartition.makeList([(partition, offset)])
         defer { rd_kafka_topic_partition_list_destroy(list) }
         if let error = rd_kafka_seek_partitions(client.handle, list, timeout.kafkaMilliseconds) {
@@ -125,7 +133,9 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// Low and high watermark of one partition, from the broker.
-    public func watermarks(topic: String, partition: Int32, timeout: Duration = .seconds(10)) throws(KafkaError) -> KafkaWatermarks {
+    public func watermarks(topic: String, partition: Int32, timeout: Duration = .seconds(10)) throws(KafkaError)
+        -> KafkaWatermarks
+    {
         try client.watermarks(topic: topic, partition: partition, timeout: timeout)
     }
 
@@ -152,7 +162,10 @@ final class ConsumerCallbacks: RDKafkaCallbacks, @unchecked Sendable {
         }
     }
 
-    func rebalance(handle: OpaquePointer, err: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
+    func rebalance(
+        handle: OpaquePointer, err: rd_kafka_resp_err_t,
+        partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
+    ) {
         let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
         let consumer = self.consumer.withLock { $0.value }
         let listener = self.listener.withLock { $0 }
@@ -168,14 +181,18 @@ final class ConsumerCallbacks: RDKafkaCallbacks, @unchecked Sendable {
                 }
             }
             if cooperative {
-                if let error = rd_kafka_incremental_assign(handle, partitions) { record(KafkaError(consuming: error, "assign")) }
+                if let error = rd_kafka_incremental_assign(handle, partitions) {
+                    record(KafkaError(consuming: error, "assign"))
+                }
             } else {
                 record(rd_kafka_assign(handle, partitions), "assign")
             }
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             if let consumer, let listener { listener.partitionsRevoked(members, consumer: consumer) }
             if cooperative {
-                if let error = rd_kafka_incremental_unassign(handle, partitions) { record(KafkaError(consuming: error, "unassign")) }
+                if let error = rd_kafka_incremental_unassign(handle, partitions) {
+                    record(KafkaError(consuming: error, "unassign"))
+                }
             } else {
                 record(rd_kafka_assign(handle, nil), "unassign")
             }

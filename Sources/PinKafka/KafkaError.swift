@@ -36,7 +36,8 @@ public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let resolve = Code(rawValue: RD_KAFKA_RESP_ERR__RESOLVE.rawValue)
         public static let ssl = Code(rawValue: RD_KAFKA_RESP_ERR__SSL.rawValue)
         public static let authentication = Code(rawValue: RD_KAFKA_RESP_ERR__AUTHENTICATION.rawValue)
-        public static let saslAuthenticationFailed = Code(rawValue: RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED.rawValue)
+        public static let saslAuthenticationFailed = Code(
+            rawValue: RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED.rawValue)
         public static let invalidArgument = Code(rawValue: RD_KAFKA_RESP_ERR__INVALID_ARG.rawValue)
         public static let unknownTopicOrPartition = Code(rawValue: RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue)
         public static let topicAlreadyExists = Code(rawValue: RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS.rawValue)

@@ -20,7 +20,7 @@ public struct KafkaMessageSequence: AsyncSequence, Sendable {
             while !Task.isCancelled {
                 do {
                     if let message = try consumer.poll(timeout: .zero) { return message }
-                } catch where !error.isFatal {
+                } catch  where !error.isFatal {
                     // Transient: librdkafka retries on its own; wait like an empty poll.
                 }
                 do { try await Task.sleep(for: wait) } catch { return nil }

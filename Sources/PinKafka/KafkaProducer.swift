@@ -41,7 +41,8 @@ public final class KafkaProducer: @unchecked Sendable {
         var size = 32
         var text = [CChar](repeating: 0, count: size)
         _ = rd_kafka_conf_get(rd_kafka_conf(client.handle), "message.max.bytes", &text, &size)
-        maxMessageBytes = Int(String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)) ?? 1_000_000
+        maxMessageBytes =
+            Int(String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)) ?? 1_000_000
         let client = self.client
         pollThread = PollThread { _ = rd_kafka_poll(client.handle, 100) }
     }
@@ -62,12 +63,15 @@ public final class KafkaProducer: @unchecked Sendable {
         value: [UInt8],
         headers: [KafkaHeader] = []
     ) async throws(KafkaError) -> DeliveryReport {
-        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<DeliveryReport, KafkaError>, Never>) in
+        let result = await withCheckedContinuation {
+            (continuation: CheckedContinuation<Result<DeliveryReport, KafkaError>, Never>) in
             let promise = Unmanaged.passRetained(DeliveryPromise(continuation))
             do throws(KafkaError) {
                 try key.withTypedBytes { (key) throws(KafkaError) in
                     try value.withTypedBytes { (value) throws(KafkaError) in
-                        try enqueue(topic: topic, partition: partition, key: key, value: value, headers: headers, opaque: promise.toOpaque())
+                        try enqueue(
+                            topic: topic, partition: partition, key: key, value: value, headers: headers,
+                            opaque: promise.toOpaque())
                     }
                 }
             } catch {
@@ -139,7 +143,9 @@ public final class KafkaProducer: @unchecked Sendable {
     }
 
     /// Low and high watermark of one partition.
-    public func watermarks(topic: String, partition: Int32, timeout: Duration = .seconds(10)) throws(KafkaError) -> KafkaWatermarks {
+    public func watermarks(topic: String, partition: Int32, timeout: Duration = .seconds(10)) throws(KafkaError)
+        -> KafkaWatermarks
+    {
         try client.watermarks(topic: topic, partition: partition, timeout: timeout)
     }
 
@@ -173,7 +179,8 @@ public final class KafkaProducer: @unchecked Sendable {
                 rd_kafka_error_destroy(error)
                 throw KafkaError(
                     code: .messageSizeTooLarge,
-                    message: "message of \(value.count + (key?.count ?? 0)) bytes exceeds message.max.bytes (\(maxMessageBytes))"
+                    message:
+                        "message of \(value.count + (key?.count ?? 0)) bytes exceeds message.max.bytes (\(maxMessageBytes))"
                 )
             }
             throw KafkaError(consuming: error, "produce to \(topic)")

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Raw librdkafka properties as users write them: `key=value` pairs from `-X` flags or a
@@ -32,7 +32,9 @@ public enum KafkaProperties {
     /// Reads and parses a properties file.
     public static func load(path: String) throws(KafkaError) -> [String: String] {
         guard let file = fopen(path, "r") else {
-            throw KafkaError(code: .invalidArgument, message: "cannot read properties file \(path): \(String(cString: strerror(errno)))")
+            throw KafkaError(
+                code: .invalidArgument,
+                message: "cannot read properties file \(path): \(String(cString: strerror(errno)))")
         }
         defer { fclose(file) }
         var bytes: [UInt8] = []

@@ -13,6 +13,8 @@ public protocol KafkaRebalanceListener: Sendable {
 }
 
 extension KafkaRebalanceListener {
-    public func partitionsAssigned(_ partitions: [TopicPartition], consumer: KafkaConsumer) -> [TopicPartition: Int64] { [:] }
+    public func partitionsAssigned(_ partitions: [TopicPartition], consumer: KafkaConsumer) -> [TopicPartition: Int64] {
+        [:]
+    }
     public func partitionsRevoked(_ partitions: [TopicPartition], consumer: KafkaConsumer) {}
 }

@@ -87,7 +87,9 @@ public final class LinePublisher: @unchecked Sendable {
     /// Sends one line as `message`. Returns the reason when the line is rejected: by `message`,
     /// or by librdkafka because it is larger than `message.max.bytes`. Throws when the producer
     /// cannot go on (fatal error).
-    public func publish(_ line: UnsafeBufferPointer<UInt8>, number: Int, as message: Message) throws(KafkaError) -> String? {
+    public func publish(_ line: UnsafeBufferPointer<UInt8>, number: Int, as message: Message) throws(KafkaError)
+        -> String?
+    {
         read += 1
         let inputIndex = UInt(max(inputs.names.withLock { $0.count } - 1, 0))
         let tag = inputIndex << Self.lineBits | UInt(number)
@@ -101,7 +103,7 @@ public final class LinePublisher: @unchecked Sendable {
             case .bytes(let key, let value):
                 try value.withTypedBytes { (value) throws(KafkaError) in try produce(key: key, value: value, tag: tag) }
             }
-        } catch where error.code == .messageSizeTooLarge {
+        } catch  where error.code == .messageSizeTooLarge {
             rejected += 1
             return error.message
         }
@@ -116,7 +118,9 @@ public final class LinePublisher: @unchecked Sendable {
 
     public var totals: Totals {
         let counts = producer.deliveryCounts
-        return Totals(read: read, rejected: rejected, enqueued: counts.enqueued, delivered: counts.delivered, failed: counts.failed)
+        return Totals(
+            read: read, rejected: rejected, enqueued: counts.enqueued, delivered: counts.delivered,
+            failed: counts.failed)
     }
 
     /// `--raw` mode: the line unchanged, keyed by its `unique_id` when the line is a JSON object

@@ -1,7 +1,7 @@
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A dedicated OS thread that calls `body` until stopped; `stop()` joins it.
@@ -21,11 +21,13 @@ final class PollThread: Sendable {
         self.shared = shared
         var thread = pthread_t()
         let context = Unmanaged.passRetained(shared).toOpaque()
-        let result = pthread_create(&thread, nil, { context in
-            let shared = Unmanaged<Shared>.fromOpaque(context!).takeRetainedValue()
-            while shared.running.load(ordering: .acquiring) { shared.body() }
-            return nil
-        }, context)
+        let result = pthread_create(
+            &thread, nil,
+            { context in
+                let shared = Unmanaged<Shared>.fromOpaque(context!).takeRetainedValue()
+                while shared.running.load(ordering: .acquiring) { shared.body() }
+                return nil
+            }, context)
         precondition(result == 0, "pthread_create failed: \(result)")
         self.thread = Mutex(thread)
     }

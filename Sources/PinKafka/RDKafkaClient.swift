@@ -38,8 +38,10 @@ final class RDKafkaClient: @unchecked Sendable {
             if result != RD_KAFKA_CONF_OK {
                 rd_kafka_conf_destroy(conf)
                 // librdkafka's text may echo the value; keep secrets out of the message.
-                let reason = KafkaProperties.isSecret(key)
-                    ? "invalid value" : String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                let reason =
+                    KafkaProperties.isSecret(key)
+                    ? "invalid value"
+                    : String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 throw KafkaError(code: .invalidArgument, message: "configuration property \(key): \(reason)")
             }
         }
@@ -47,9 +49,11 @@ final class RDKafkaClient: @unchecked Sendable {
         rd_kafka_conf_set_error_cb(conf) { _, err, reason, opaque in
             guard let opaque else { return }
             let callbacks = Unmanaged<RDKafkaCallbacks>.fromOpaque(opaque).takeUnretainedValue()
-            let message = reason.map { String(cString: $0) } ?? String(cString: rd_kafka_err2str(rd_kafka_resp_err_t(err)))
+            let message =
+                reason.map { String(cString: $0) } ?? String(cString: rd_kafka_err2str(rd_kafka_resp_err_t(err)))
             callbacks.recordClientError(
-                KafkaError(code: .init(rawValue: err), message: message, isFatal: err == RD_KAFKA_RESP_ERR__FATAL.rawValue)
+                KafkaError(
+                    code: .init(rawValue: err), message: message, isFatal: err == RD_KAFKA_RESP_ERR__FATAL.rawValue)
             )
         }
         if callbacks.logHandler != nil {
@@ -113,7 +117,9 @@ final class RDKafkaClient: @unchecked Sendable {
                 return Int(metadata.pointee.broker_cnt)
             }
             if let cause = callbacks.lastClientError.withLock({ $0 }), cause.isCredentialsProblem {
-                throw KafkaError(code: cause.code, message: "the broker refused the connection: \(cause.message)", isFatal: cause.isFatal)
+                throw KafkaError(
+                    code: cause.code, message: "the broker refused the connection: \(cause.message)",
+                    isFatal: cause.isFatal)
             }
             if clock.now >= deadline {
                 throw explained(KafkaError(err, "no broker answered within \(timeout)"))

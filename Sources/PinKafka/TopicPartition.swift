@@ -25,7 +25,9 @@ public enum KafkaOffset {
 
 extension TopicPartition {
     /// Builds an `rd_kafka_topic_partition_list_t`; the caller destroys it.
-    static func makeList(_ offsets: some Collection<(TopicPartition, Int64)>) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t> {
+    static func makeList(_ offsets: some Collection<(TopicPartition, Int64)>) -> UnsafeMutablePointer<
+        rd_kafka_topic_partition_list_t
+    > {
         let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))!
         for (partition, offset) in offsets {
             rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition).pointee.offset = offset
@@ -34,10 +36,15 @@ extension TopicPartition {
     }
 
     /// The entries of a list with their offsets and per-partition errors.
-    static func entries(of list: UnsafePointer<rd_kafka_topic_partition_list_t>) -> [(TopicPartition, Int64, rd_kafka_resp_err_t)] {
+    static func entries(of list: UnsafePointer<rd_kafka_topic_partition_list_t>) -> [(
+        TopicPartition, Int64, rd_kafka_resp_err_t
+    )] {
         (0..<Int(list.pointee.cnt)).map { index in
             let element = list.pointee.elems[index]
-            return (TopicPartition(topic: String(cString: element.topic), partition: element.partition), element.offset, element.err)
+            return (
+                TopicPartition(topic: String(cString: element.topic), partition: element.partition), element.offset,
+                element.err
+            )
         }
     }
 }

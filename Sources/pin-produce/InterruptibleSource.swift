@@ -1,7 +1,7 @@
 import PinCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reads a file descriptor; after a shutdown signal it reports the end of input.

@@ -4,7 +4,7 @@ import PinKafka
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @main
@@ -71,7 +71,7 @@ struct PinProduce: ParsableCommand {
                 }
             }
             try publisher.producer.checkConnection(timeout: .seconds(min(10, timeout)))
-        } catch where error.code == .invalidArgument {
+        } catch  where error.code == .invalidArgument {
             logger.error("\(error)")
             throw ExitStatus.usage
         } catch {
@@ -136,14 +136,18 @@ struct PinProduce: ParsableCommand {
         do { try rejects?.close() } catch { inputError = inputError ?? error }
 
         let totals = publisher.totals
-        let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18
+        let seconds =
+            Double((ContinuousClock.now - started).components.attoseconds) / 1e18
             + Double((ContinuousClock.now - started).components.seconds)
         let rate = seconds > 0 ? Double(totals.delivered) / seconds : 0
         logger.info(
             "\(totals.delivered) records published, \(totals.rejected) rejected, \(totals.failed + abandoned) failed "
                 + "in \(String(format2: seconds)) s (\(Int(rate)) records/s)",
-            [("records", "\(totals.delivered)"), ("rejected", "\(totals.rejected)"), ("failed", "\(totals.failed + abandoned)"),
-             ("seconds", String(format2: seconds)), ("records_per_s", "\(Int(rate))")]
+            [
+                ("records", "\(totals.delivered)"), ("rejected", "\(totals.rejected)"),
+                ("failed", "\(totals.failed + abandoned)"),
+                ("seconds", String(format2: seconds)), ("records_per_s", "\(Int(rate))"),
+            ]
         )
         if abandoned > 0 { logger.error("abandoned \(abandoned) messages without a delivery report") }
         if let inputError {

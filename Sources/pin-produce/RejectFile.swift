@@ -1,7 +1,7 @@
 import PinCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Rejected lines, verbatim, one per line; buffered, created (truncated) when opened.

@@ -10,7 +10,8 @@ import Testing
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers))
         for index in 0..<count {
             try producer.produce(
-                topic: topic, partition: Int32(index % partitions), key: bytes("k\(index)"), value: bytes("value-\(index)"),
+                topic: topic, partition: Int32(index % partitions), key: bytes("k\(index)"),
+                value: bytes("value-\(index)"),
                 headers: [KafkaHeader(key: "n", value: bytes(String(index)))]
             )
         }

@@ -9,7 +9,8 @@ import Testing
         try cluster.createTopic(topic, partitions: 1)
         let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers))
         let first = try await producer.send(topic: topic, key: bytes("k1"), value: bytes("v1"))
-        let second = try await producer.send(topic: topic, key: nil, value: bytes("v2"), headers: [KafkaHeader(key: "h", value: bytes("x"))])
+        let second = try await producer.send(
+            topic: topic, key: nil, value: bytes("v2"), headers: [KafkaHeader(key: "h", value: bytes("x"))])
         #expect(first.topic == topic)
         #expect(first.partition == 0)
         #expect(first.offset == 0)

@@ -3,7 +3,9 @@ import Synchronization
 import Testing
 
 @Suite struct LinePublisherTests {
-    private func publish(_ publisher: LinePublisher, _ line: String, number: Int, as message: LinePublisher.Message? = nil) throws -> String? {
+    private func publish(
+        _ publisher: LinePublisher, _ line: String, number: Int, as message: LinePublisher.Message? = nil
+    ) throws -> String? {
         try Array(line.utf8).withUnsafeBufferPointer { buffer in
             try publisher.publish(buffer, number: number, as: message ?? LinePublisher.rawMessage(buffer))
         }
@@ -13,7 +15,9 @@ import Testing
         let cluster = try KafkaMockCluster()
         let topic = uniqueName("lines")
         try cluster.createTopic(topic, partitions: 1)
-        let publisher = try LinePublisher(configuration: .init(bootstrapServers: cluster.bootstrapServers), topic: topic) { _, _ in }
+        let publisher = try LinePublisher(
+            configuration: .init(bootstrapServers: cluster.bootstrapServers), topic: topic
+        ) { _, _ in }
         publisher.beginInput("in.jsonl")
         let lines = [#"{"unique_id": "u-1", "index": 1}"#, #"{"index": 2}"#, "not json at all", #"{"unique_id": 3}"#]
         for (number, line) in lines.enumerated() {
@@ -23,7 +27,8 @@ import Testing
         try publisher.producer.flush(timeout: .seconds(10))
         #expect(publisher.totals == .init(read: 5, rejected: 0, enqueued: 5, delivered: 5, failed: 0))
 
-        let consumer = try KafkaConsumer(configuration: .init(bootstrapServers: cluster.bootstrapServers, groupID: uniqueName("g")))
+        let consumer = try KafkaConsumer(
+            configuration: .init(bootstrapServers: cluster.bootstrapServers, groupID: uniqueName("g")))
         try consumer.subscribe(topics: [topic])
         let messages = try consume(consumer, count: 5)
         #expect(messages.map { text($0.value) } == lines + ["re-encoded"])
@@ -37,7 +42,9 @@ import Testing
         configuration.properties["message.max.bytes"] = "1000"
         let publisher = try LinePublisher(configuration: configuration, topic: uniqueName("lines")) { _, _ in }
         publisher.beginInput("-")
-        #expect(try publish(publisher, "{}", number: 1, as: .rejected(reason: "index: Field required")) == "index: Field required")
+        #expect(
+            try publish(publisher, "{}", number: 1, as: .rejected(reason: "index: Field required"))
+                == "index: Field required")
         let reason = try publish(publisher, String(repeating: "x", count: 5_000), number: 2)
         #expect(reason?.contains("exceeds message.max.bytes (1000)") == true)
         #expect(try publish(publisher, "ok", number: 3) == nil)

@@ -2,7 +2,7 @@ import PinKafka
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A fresh name per test, so parallel tests and re-runs never share topics or groups.
