@@ -48,7 +48,9 @@ final class APIMetrics: Sendable {
         let snapshot = state.withLock { $0 }
         var text = "# HELP pinapi_requests_total HTTP requests by route and status.\n"
         text += "# TYPE pinapi_requests_total counter\n"
-        for (key, count) in snapshot.requests.sorted(by: { ($0.key.route, $0.key.status) < ($1.key.route, $1.key.status) }) {
+        for (key, count) in snapshot.requests.sorted(by: {
+            ($0.key.route, $0.key.status) < ($1.key.route, $1.key.status)
+        }) {
             text += "pinapi_requests_total{route=\"\(key.route)\",status=\"\(key.status)\"} \(count)\n"
         }
         text += "# HELP pinapi_records_total Records by outcome.\n# TYPE pinapi_records_total counter\n"

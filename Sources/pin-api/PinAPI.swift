@@ -78,7 +78,8 @@ struct PinAPI: AsyncParsableCommand {
             router: router,
             configuration: .init(address: .hostname(host, port: port)),
             onServerRunning: { channel in
-                let address = channel.localAddress.map { "\($0.ipAddress ?? host):\($0.port ?? 0)" } ?? "\(host):\(port)"
+                let address =
+                    channel.localAddress.map { "\($0.ipAddress ?? host):\($0.port ?? 0)" } ?? "\(host):\(port)"
                 logger.info(
                     "listening on http://\(address)",
                     [("brokers", kafka.resolvedBrokers), ("topic", kafka.resolvedTopic)])

@@ -42,7 +42,9 @@ struct PinRoutes: Sendable {
         let pin: RawPin
         do {
             pin = try body.withUnsafeReadableBytes { bytes throws(RecordError) in
-                try RawPin(parsing: UnsafeBufferPointer(start: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: bytes.count))
+                try RawPin(
+                    parsing: UnsafeBufferPointer(
+                        start: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: bytes.count))
             }
         } catch {
             metrics.countRecords("rejected")
@@ -100,7 +102,10 @@ struct PinRoutes: Sendable {
             switch outcome {
             case .accepted(let uniqueID, let report):
                 accepted += 1
-                results.append(contentsOf: #""accepted","unique_id":\#(JSONText.quoted(uniqueID)),"partition":\#(report.partition),"offset":\#(report.offset)}"#.utf8)
+                results.append(
+                    contentsOf:
+                        #""accepted","unique_id":\#(JSONText.quoted(uniqueID)),"partition":\#(report.partition),"offset":\#(report.offset)}"#
+                        .utf8)
             case .rejected(let error):
                 rejected += 1
                 results.append(contentsOf: #""rejected","detail":"#.utf8)
@@ -118,7 +123,8 @@ struct PinRoutes: Sendable {
         metrics.countRecords("accepted", accepted)
         metrics.countRecords("rejected", rejected)
         metrics.countRecords("failed", failed)
-        let reply = Array(#"{"accepted":\#(accepted),"rejected":\#(rejected),"failed":\#(failed),"results":["#.utf8) + results
+        let reply =
+            Array(#"{"accepted":\#(accepted),"rejected":\#(rejected),"failed":\#(failed),"results":["#.utf8) + results
             + Array("]}".utf8)
         return failed > 0 ? json(.serviceUnavailable, reply, headers: unavailableHeaders) : json(.ok, reply)
     }

@@ -12,7 +12,8 @@ struct RecordPublisher: Sendable {
         let start = ContinuousClock.now
         let result: Result<DeliveryReport, KafkaError>
         do {
-            result = .success(try await producer.send(topic: topic, key: Array(pin.uniqueID.utf8), value: pin.jsonBytes()))
+            result = .success(
+                try await producer.send(topic: topic, key: Array(pin.uniqueID.utf8), value: pin.jsonBytes()))
         } catch {
             result = .failure(error)
         }

@@ -4,13 +4,15 @@ import PinKafka
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// pin-api run as a user runs it, against a real broker.
 @Suite(.serialized) struct PinAPITests {
     /// Starts pin-api on a free port and returns it with its base URL.
-    static func startAPI(topic: String, brokers: String = stackBrokers, extra: [String] = []) throws -> (ToolProcess, URL) {
+    static func startAPI(topic: String, brokers: String = stackBrokers, extra: [String] = []) throws -> (
+        ToolProcess, URL
+    ) {
         let api = try ToolProcess(
             "pin-api", ["--port", "0", "--brokers", brokers, "--topic", topic, "--no-access-log"] + extra)
         let line = try api.waitForLog("listening on http://")
@@ -42,7 +44,9 @@ import FoundationNetworking
         let (data, response) = try await URLSession.shared.data(for: request)
         let http = response as! HTTPURLResponse
         var headers: [String: String] = [:]
-        for (key, value) in http.allHeaderFields { headers[String(describing: key).lowercased()] = String(describing: value) }
+        for (key, value) in http.allHeaderFields {
+            headers[String(describing: key).lowercased()] = String(describing: value)
+        }
         return Reply(status: http.statusCode, body: String(decoding: data, as: UTF8.self), headers: headers)
     }
 
@@ -53,7 +57,9 @@ import FoundationNetworking
     static func text(_ pin: RawPin) -> String { String(decoding: pin.jsonBytes(), as: UTF8.self) }
 
     /// Every message of `topic`, read from the start by a fresh group.
-    static func readTopic(_ topic: String, brokers: String = stackBrokers, expecting count: Int) throws -> [KafkaMessage] {
+    static func readTopic(_ topic: String, brokers: String = stackBrokers, expecting count: Int) throws
+        -> [KafkaMessage]
+    {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: brokers, groupID: uniqueName("verify"))
         configuration.properties["receive.message.max.bytes"] = "2147483647"
         let consumer = try KafkaConsumer(configuration: configuration)
@@ -85,9 +91,10 @@ import FoundationNetworking
             base, "pin/", method: "POST", body: #"{"index":"x","unique_id":"nope","title":5}"#)
         #expect(invalid.status == 422)
         let detail = try #require(invalid.json["detail"] as? [[String: Any]])
-        #expect(detail.map { ($0["loc"] as? [String]) ?? [] } == [
-            ["body", "index"], ["body", "unique_id"], ["body", "title"], ["body", "category"],
-        ])
+        #expect(
+            detail.map { ($0["loc"] as? [String]) ?? [] } == [
+                ["body", "index"], ["body", "unique_id"], ["body", "title"], ["body", "category"],
+            ])
         #expect(detail.allSatisfy { $0["msg"] is String && $0["type"] is String })
 
         let malformed = try await Self.request(base, "pin/", method: "POST", body: #"{"index": 1,"#)

@@ -42,8 +42,8 @@ final class ToolProcess: @unchecked Sendable {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName(tool))
         stderrURL = scratch.appendingPathExtension("stderr")
         stdoutURL = scratch.appendingPathExtension("stdout")
-        FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
-        FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
         process.executableURL = executable ?? toolDirectory.appendingPathComponent(tool)
         process.arguments = arguments
         var merged = ProcessInfo.processInfo.environment
@@ -64,7 +64,10 @@ final class ToolProcess: @unchecked Sendable {
         while ContinuousClock.now < end {
             if let line = stderr.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
             if !process.isRunning {
-                throw ToolError(description: "\(process.executableURL!.lastPathComponent) exited \(process.terminationStatus) before logging '\(text)':\n\(stderr)")
+                throw ToolError(
+                    description:
+                        "\(process.executableURL!.lastPathComponent) exited \(process.terminationStatus) before logging '\(text)':\n\(stderr)"
+                )
             }
             Thread.sleep(forTimeInterval: 0.02)
         }
@@ -80,7 +83,9 @@ final class ToolProcess: @unchecked Sendable {
         while process.isRunning {
             guard ContinuousClock.now < end else {
                 signal(SIGKILL)
-                throw ToolError(description: "\(process.executableURL!.lastPathComponent) still running after \(timeout):\n\(stderr)")
+                throw ToolError(
+                    description:
+                        "\(process.executableURL!.lastPathComponent) still running after \(timeout):\n\(stderr)")
             }
             Thread.sleep(forTimeInterval: 0.02)
         }
@@ -109,10 +114,17 @@ final class ScratchBroker: @unchecked Sendable {
     var address: String { "127.0.0.1:\(port)" }
 
     func start() throws {
-        let noida = projectRoot.appendingPathComponent(".venv/bin/noida-db")
+        // The broker binary itself, not the package's Python launcher: killing the launcher
+        // would leave the broker running.
+        let lib = projectRoot.appendingPathComponent(".venv/lib")
+        let python = try FileManager.default.contentsOfDirectory(atPath: lib.path).first { $0.hasPrefix("python3") }
+        let noida = lib.appendingPathComponent("\(python ?? "python3")/site-packages/noida_db/noida-db")
         let process = try ToolProcess(
             "noida-db",
-            ["start", "--only", "kafka", "--host", "127.0.0.1", "--kafka-port", String(port), "--data-dir", dataDirectory.path],
+            [
+                "start", "--only", "kafka", "--host", "127.0.0.1", "--kafka-port", String(port), "--data-dir",
+                dataDirectory.path,
+            ],
             executable: noida)
         self.process = process
         try waitForPort(port)
@@ -141,7 +153,9 @@ func waitForPort(_ port: Int, timeout: Duration = .seconds(20)) throws {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         close(fd)
         if connected == 0 { return }
