@@ -15,7 +15,10 @@ let package = Package(
         .executable(name: "pin-emulate", targets: ["pin-emulate"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // pin-api's HTTP server; the configuration trait is off to keep the build lean.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
     ],
     targets: [
         // C libraries from Debian: a module map and a shim header each, nothing else.
@@ -43,7 +46,15 @@ let package = Package(
         .target(name: "PinParquet", dependencies: ["PinCompression"], swiftSettings: strict),
 
         // Thin commands.
-        .executableTarget(name: "pin-api", dependencies: ["PinCore", "PinKafka"], swiftSettings: strict),
+        .executableTarget(
+            name: "pin-api",
+            dependencies: [
+                "PinCore", "PinKafka",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(name: "pin-produce", dependencies: ["PinCore", "PinKafka"], swiftSettings: strict),
         .executableTarget(
             name: "pin-consume-s3",
@@ -59,6 +70,7 @@ let package = Package(
             name: "pin-stream-pg", dependencies: ["PinCore", "PinKafka", "PinPostgres"], swiftSettings: strict),
         .executableTarget(name: "pin-emulate", dependencies: ["PinCore"], swiftSettings: strict),
 
+        .testTarget(name: "EndToEndTests", dependencies: ["PinCore", "PinKafka"], swiftSettings: strict),
         .testTarget(name: "PinKafkaTests", dependencies: ["PinKafka"], swiftSettings: strict),
         .testTarget(
             name: "PinCoreTests", dependencies: ["PinCore"], resources: [.copy("Fixtures")], swiftSettings: strict),

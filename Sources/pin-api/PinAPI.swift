@@ -1,18 +1,100 @@
 import ArgumentParser
+import Hummingbird
+import Logging
 import PinCore
+import PinKafka
 
 @main
-struct PinAPI: ParsableCommand {
+struct PinAPI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pin-api",
         abstract: "HTTP API that validates Pinterest records and publishes them to Kafka.",
-        discussion: "Not built yet: this tool prints its help and exits 64 (usage) until its issue lands."
+        discussion: """
+            POST /pin/   one raw pin as JSON; 200 with the record once Kafka acknowledged it, 422 with \
+            FastAPI-shaped errors for invalid fields, 400 for malformed JSON, 413 over --max-body, 503 with \
+            Retry-After when Kafka did not acknowledge within --produce-timeout.
+            POST /pins   NDJSON or a JSON array of pins; reports each record's outcome.
+            GET /healthz, GET /readyz (broker reachable), GET /metrics (Prometheus text).
+
+            Example:
+              pin-api --port 8000 --brokers localhost:9092 --topic pinterest_topic
+            """
     )
 
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0 picks a free one; the log says which).")
+    var port = 8000
+
+    @Option(help: "Largest request body in bytes.")
+    var maxBody = 1 << 20
+
+    @Option(help: "Seconds to wait for Kafka's acknowledgement before answering 503.")
+    var produceTimeout: Double = 5
+
+    @Option(help: "Require 'Authorization: Bearer TOKEN' on POST routes (env PIN_API_TOKEN).")
+    var token: String?
+
+    @Flag(inversion: .prefixedNo, help: "Log one line per request to stderr.")
+    var accessLog = true
+
+    @OptionGroup var kafka: KafkaOptions
     @OptionGroup var log: LogOptions
 
-    func run() throws {
-        log.makeLogger(tool: "pin-api").error("pin-api is not built yet")
-        throw ExitStatus.usage
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
+        guard maxBody > 0 else { throw ValidationError("--max-body must be positive") }
+        guard produceTimeout > 0 else { throw ValidationError("--produce-timeout must be positive") }
+    }
+
+    func run() async throws {
+        let logger = log.makeLogger(tool: "pin-api")
+        var configuration = KafkaProducerConfiguration(bootstrapServers: kafka.resolvedBrokers)
+        // librdkafka fails a message it could not deliver in time, so a 503 means "not stored by us".
+        configuration.messageTimeoutMilliseconds = Int(produceTimeout * 1000)
+        for (key, value) in try kafka.parsedProperties() { configuration.properties[key] = value }
+        let producer: KafkaProducer
+        do {
+            producer = try KafkaProducer(configuration: configuration)
+        } catch {
+            logger.error("cannot create the Kafka producer: \(error)")
+            throw ExitStatus.usage
+        }
+        let metrics = APIMetrics()
+        let readiness = BrokerReadiness()
+        readiness.start(producer: producer)
+        let routes = PinRoutes(
+            publisher: RecordPublisher(producer: producer, topic: kafka.resolvedTopic, metrics: metrics),
+            readiness: readiness, metrics: metrics, maxBody: maxBody, retryAfter: max(1, Int(produceTimeout)))
+
+        let router = Router()
+        router.add(middleware: RequestObserver(metrics: metrics, logger: logger, accessLog: accessLog))
+        routes.add(to: router, token: token ?? Environment.value("PIN_API_TOKEN"))
+
+        var serverLogger = Logger(label: "pin-api") { StreamLogHandler.standardError(label: $0) }
+        serverLogger.logLevel = log.logLevel == .debug ? .debug : .warning
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port)),
+            onServerRunning: { channel in
+                let address =
+                    channel.localAddress.map { "\($0.ipAddress ?? host):\($0.port ?? 0)" } ?? "\(host):\(port)"
+                logger.info(
+                    "listening on http://\(address)",
+                    [("brokers", kafka.resolvedBrokers), ("topic", kafka.resolvedTopic)])
+            },
+            logger: serverLogger
+        )
+        // SIGTERM/SIGINT: stop accepting, finish the requests in flight, then flush the producer.
+        try await app.runService()
+        readiness.stop()
+        do {
+            try producer.flush(timeout: .seconds(produceTimeout + 5))
+            logger.info("stopped; producer flushed")
+        } catch {
+            logger.error("stopped with records still unacknowledged: \(error)")
+            throw ExitStatus.unavailable
+        }
     }
 }
