@@ -61,6 +61,7 @@ let package = Package(
 
         .testTarget(
             name: "PinCoreTests", dependencies: ["PinCore"], resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "PinKafkaTests", dependencies: ["PinKafka"], swiftSettings: strict),
         .testTarget(name: "PinPostgresTests", dependencies: ["PinPostgres"], swiftSettings: strict),
     ]
 )
