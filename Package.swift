@@ -63,5 +63,7 @@ let package = Package(
             name: "PinCoreTests", dependencies: ["PinCore"], resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "PinKafkaTests", dependencies: ["PinKafka"], swiftSettings: strict),
         .testTarget(name: "PinPostgresTests", dependencies: ["PinPostgres"], swiftSettings: strict),
+        .testTarget(
+            name: "StreamToPostgresTests", dependencies: ["PinCore", "PinKafka", "PinPostgres"], swiftSettings: strict),
     ]
 )
