@@ -16,6 +16,13 @@ enum ShutdownSignal {
             action.sa_flags = 0
             sigaction(number, &action, nil)
         }
+        // A parent may have started us with these signals blocked (the mask is inherited); then they would
+        // stay pending forever. Unblock them before librdkafka starts threads, which inherit this mask.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     static var count: Int { signalsReceived.load(ordering: .relaxed) }

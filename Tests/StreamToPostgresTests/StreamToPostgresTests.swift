@@ -139,15 +139,15 @@ import Testing
         let producing = Task.detached { [fixture, messages] in
             for start in stride(from: 0, to: messages.count, by: 100) {
                 try fixture.produce(Array(messages[start..<min(start + 100, messages.count)]), with: producer)
-                try await Task.sleep(for: .milliseconds(150))
+                try await Task.sleep(for: .milliseconds(250))
             }
         }
         // The local broker keeps a SIGKILLed member in its group for minutes, so every restart joins a group
         // of its own. That changes nothing for the guarantee: positions come from PostgreSQL, not the group.
         var kills = 0
-        for round in 0..<4 {
+        for round in 0..<5 {
             let sink = try fixture.start(["--max-batch", "150", "--group", "\(fixture.group)_\(round)"])
-            try await Task.sleep(for: .milliseconds(Int64.random(in: 1_500...3_500)))
+            try await Task.sleep(for: .milliseconds(Int64.random(in: 1_000...2_500)))
             sink.signal(SIGKILL)
             let killed = try sink.wait(timeout: .seconds(30))
             #expect(killed.status == SIGKILL || killed.status == 9, "round \(round): \(killed.stderr)")
@@ -155,11 +155,17 @@ import Testing
         }
         try await producing.value
 
+        // The killed runs stored part of the stream; the last run must read exactly the rest.
+        let db = try fixture.connect()
+        let storedBefore = try fixture.storedOffsets(db)
+        let ends = try fixture.endOffsets()
+        #expect(!storedBefore.isEmpty, "the killed runs committed nothing")
+        let left = ends.reduce(0) { $0 + Int($1.value - (storedBefore[$1.key] ?? 0)) }
         let finish = try fixture.run(["--once", "--group", "\(fixture.group)_final"])
         #expect(finish.status == 0 || finish.status == 65, "\(finish.stderr)")
-        #expect(kills == 4)
+        #expect(finish.summary("records") == left)
+        #expect(kills == 5)
 
-        let db = try fixture.connect()
         let stored = try fixture.rows(db)
         #expect(stored.count == ids.count)
         let wrong = latestTitle.filter { stored[$0.key]?.pin.title != $0.value }
@@ -167,7 +173,7 @@ import Testing
         let rejects = try fixture.rejects(db)
         #expect(rejects.count == badValues.count)
         #expect(Set(rejects.values.map(\.rawHex)) == badValues)
-        #expect(try fixture.storedOffsets(db) == fixture.endOffsets())
+        #expect(try fixture.storedOffsets(db) == ends)
 
         // Rerunning adds nothing.
         let countBefore = try db.execute("SELECT max(ingested_at)::text AS t FROM \(fixture.table)").single?["t"]
@@ -176,6 +182,34 @@ import Testing
         #expect(again.summary("records") == 0)
         #expect(try db.execute("SELECT max(ingested_at)::text AS t FROM \(fixture.table)").single?["t"] == countBefore)
         #expect(try fixture.rejects(db).count == badValues.count)
+    }
+
+    @Test func sigtermCommitsWhatWasReadAndExitsZero() async throws {
+        let fixture = try StreamFixture("stream_term")
+        defer { fixture.dropTables() }
+        let ids = (0..<200).map { _ in UUID().uuidString.lowercased() }
+        try fixture.produce(ids.enumerated().map { ($1, pinJSON($1, index: Int64($0), title: "t")) })
+        let sink = try fixture.start(["--max-wait", "5000"])
+        let db = try fixture.connect()
+        // Wait until the sink has joined and read, then stop it well before --max-wait would commit.
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !sink.stderr.contains("assigned"), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try await Task.sleep(for: .milliseconds(1_000))
+        sink.signal(SIGTERM)
+        let run = try sink.wait(timeout: .seconds(30))
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.summary("records") == ids.count)
+        #expect(try fixture.rows(db).count == ids.count)
+        #expect(try fixture.storedOffsets(db) == fixture.endOffsets())
+    }
+
+    @Test func onceGivesUpWith69WhenPostgreSQLStaysDown() async throws {
+        let fixture = try StreamFixture("stream_down", partitions: 1)
+        let run = try fixture.run(["--once", "--max-retry-time", "1", "--db", "postgresql://postgres@127.0.0.1:1/postgres"])
+        #expect(run.status == 69, "\(run.stderr)")
+        #expect(run.stderr.contains("PostgreSQL unavailable while connecting (attempt 1)"))
     }
 }
 
