@@ -64,6 +64,9 @@ let package = Package(
         .testTarget(name: "PinKafkaTests", dependencies: ["PinKafka"], swiftSettings: strict),
         .testTarget(name: "PinPostgresTests", dependencies: ["PinPostgres"], swiftSettings: strict),
         .testTarget(
+            name: "PinObjectStoreTests", dependencies: ["PinObjectStore"],
+            exclude: ["sign_with_botocore.py", "fake_s3_server.py"], swiftSettings: strict),
+        .testTarget(
             name: "StreamToPostgresTests", dependencies: ["PinCore", "PinKafka", "PinPostgres"], swiftSettings: strict),
     ]
 )

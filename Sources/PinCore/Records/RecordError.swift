@@ -25,6 +25,11 @@ public struct RecordError: Error, Sendable, Equatable, CustomStringConvertible {
     public var kind: Kind
     public var fields: [FieldError]
 
+    public init(kind: Kind, fields: [FieldError]) {
+        self.kind = kind
+        self.fields = fields
+    }
+
     public static func malformed(_ message: String) -> RecordError {
         RecordError(kind: .malformed, fields: [FieldError(location: [], type: "json_invalid", message: message)])
     }

@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+
+@testable import PinObjectStore
+
+@Suite struct LocalDirectoryStoreTests {
+    /// A fresh store in a new temporary directory, removed afterwards by the caller.
+    static func freshStore() -> LocalDirectoryStore {
+        LocalDirectoryStore(
+            root: FileManager.default.temporaryDirectory.appendingPathComponent(TestS3.randomName("local")).path)
+    }
+
+    /// Every file under the root, temporary ones included.
+    static func allFiles(_ root: String) -> [String] {
+        (FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? []).filter {
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: root + "/" + $0, isDirectory: &isDirectory)
+                && !isDirectory.boolValue
+        }.sorted()
+    }
+
+    @Test func putGetHeadDelete() async throws {
+        let store = Self.freshStore()
+        defer { try? FileManager.default.removeItem(atPath: store.root) }
+        let key = "raw/pinterest_topic/dt=2024-01-01/pinterest_topic+0+00000000000000000042.jsonl"
+        let body = Array("{\"index\":1}\n".utf8)
+        #expect(try await store.head(key) == nil)
+        #expect(try await store.list(prefix: "").isEmpty)  // root does not exist yet
+
+        try await store.put(key, bytes: body)
+        #expect(try await store.get(key) == body)
+        #expect(FileManager.default.contents(atPath: store.root + "/" + key) == Data(body))
+        let info = try #require(try await store.head(key))
+        #expect(info.size == Int64(body.count) && info.key == key && info.lastModified != nil)
+        #expect(store.describe(key) == store.root + "/" + key)
+
+        try await store.put(key, bytes: [])
+        #expect(try await store.get(key) == [])
+
+        try await store.delete(key)
+        #expect(try await store.head(key) == nil)
+        try await store.delete(key)
+        // Emptied directories go too, the root stays.
+        #expect(!FileManager.default.fileExists(atPath: store.root + "/raw"))
+        #expect(FileManager.default.fileExists(atPath: store.root))
+        await #expect {
+            _ = try await store.get(key)
+        } throws: { ($0 as? ObjectStoreError)?.kind == .noSuchKey }
+    }
+
+    @Test func listIsRecursiveSortedAndFiltersByPrefix() async throws {
+        let store = Self.freshStore()
+        defer { try? FileManager.default.removeItem(atPath: store.root) }
+        let keys = [
+            "t/dt=2024-01-02/t+0+00000000000000000000.jsonl", "t/dt=2024-01-01/t+1+00000000000000000005.jsonl.gz",
+            "t/dt=2024-01-01/t+0+00000000000000000010.jsonl", "t/dt=2024-01-01/t+0+00000000000000000000.jsonl.zst",
+            "t/_SUCCESS", "other.json", "unicode/ünï code+=.json",
+        ]
+        for key in keys { try await store.put(key, bytes: Array(key.utf8)) }
+        let sorted = keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        #expect(try await store.list(prefix: "").map(\.key) == sorted)
+        #expect(
+            try await store.list(prefix: "t/dt=2024-01-01/").map(\.key) == [
+                "t/dt=2024-01-01/t+0+00000000000000000000.jsonl.zst", "t/dt=2024-01-01/t+0+00000000000000000010.jsonl",
+                "t/dt=2024-01-01/t+1+00000000000000000005.jsonl.gz",
+            ])
+        // A prefix may end inside a file name, as S3's does.
+        #expect(try await store.list(prefix: "t/dt=2024-01-01/t+0+").count == 2)
+        #expect(try await store.list(prefix: "t/dt=2024-01").count == 4)
+        #expect(try await store.list(prefix: "missing/").isEmpty)
+        #expect(try await store.list(prefix: "t/").allSatisfy { $0.size == Int64($0.key.utf8.count) })
+
+        let folders = try await store.list(prefix: "t/", delimiter: "/")
+        #expect(folders.commonPrefixes == ["t/dt=2024-01-01/", "t/dt=2024-01-02/"])
+        #expect(folders.objects.map(\.key) == ["t/_SUCCESS"])
+
+        try await store.delete(keys: ["t/dt=2024-01-01/t+0+00000000000000000010.jsonl", "t/_SUCCESS", "never/was.json"])
+        #expect(try await store.list(prefix: "t/").count == 3)
+        #expect(try await store.deleteAll(prefix: "") == 5)
+        #expect(Self.allFiles(store.root).isEmpty)
+    }
+
+    @Test func putFromFileAndStreamingGet() async throws {
+        let store = Self.freshStore()
+        defer { try? FileManager.default.removeItem(atPath: store.root) }
+        let body = TestS3.bytes(count: (3 << 20) + 17, seed: 3)
+        let source = FileManager.default.temporaryDirectory.appendingPathComponent(TestS3.randomName("source")).path
+        defer { unlink(source) }
+        #expect(FileManager.default.createFile(atPath: source, contents: Data(body)))
+
+        try await store.put("copy/of/source.bin", contentsOfFile: source)
+        var received: [UInt8] = []
+        var chunks = 0
+        try await store.get("copy/of/source.bin") { chunk in
+            received += chunk
+            chunks += 1
+        }
+        #expect(received == body)
+        #expect(chunks == 4)
+        await #expect {
+            try await store.put("x.bin", contentsOfFile: source + ".missing")
+        } throws: { ($0 as? ObjectStoreError)?.kind == .noSuchKey }
+        #expect(Self.allFiles(store.root) == ["copy/of/source.bin"])
+    }
+
+    /// Readers racing a writer see whole objects only, and no temporary file ever shows in a listing.
+    @Test func putIsAtomic() async throws {
+        let store = Self.freshStore()
+        defer { try? FileManager.default.removeItem(atPath: store.root) }
+        let size = 2 << 20
+        let versions = (0..<6).map { TestS3.bytes(count: size, seed: UInt64($0) + 100) }
+        try await store.put("dir/object.bin", bytes: versions[0])
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for version in versions.dropFirst() { try await store.put("dir/object.bin", bytes: version) }
+            }
+            group.addTask {
+                for _ in 0..<40 {
+                    let listed = try await store.list(prefix: "")
+                    #expect(listed.map(\.key) == ["dir/object.bin"])
+                    #expect(listed.first?.size == Int64(size))
+                    let bytes = try await store.get("dir/object.bin")
+                    #expect(versions.contains(bytes))
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await store.get("dir/object.bin") == versions.last)
+        #expect(Self.allFiles(store.root) == ["dir/object.bin"])
+    }
+
+    @Test func keysCannotEscapeTheRoot() async throws {
+        let store = Self.freshStore()
+        defer { try? FileManager.default.removeItem(atPath: store.root) }
+        for key in ["../escape.json", "a/../../b", "/absolute", "a//b", "", "a/./b", "x/.pinpipe-tmp.abc"] {
+            await #expect("key \(key)") {
+                try await store.put(key, bytes: [1])
+            } throws: { ($0 as? ObjectStoreError)?.kind == .invalidKey }
+        }
+        #expect(Self.allFiles(store.root).isEmpty)
+    }
+}
