@@ -27,7 +27,8 @@ struct MicroBatch {
         } catch {
             let reason = message.value.isEmpty ? "empty message value" : error.description
             rejects.append(
-                PinReject(partition: message.partition, offset: message.offset, rawValue: message.value, reason: reason))
+                PinReject(partition: message.partition, offset: message.offset, rawValue: message.value, reason: reason)
+            )
         }
     }
 

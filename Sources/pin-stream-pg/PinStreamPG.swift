@@ -47,7 +47,9 @@ struct PinStreamPG: ParsableCommand {
     @Flag(help: "Consume up to the end offsets seen at start, commit, exit.")
     var once = false
 
-    @Option(help: ArgumentHelp("With --once: give up (exit 69) when PostgreSQL stays unreachable this long.", valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp(
+            "With --once: give up (exit 69) when PostgreSQL stays unreachable this long.", valueName: "seconds"))
     var maxRetryTime: Double = 60
 
     @OptionGroup var kafka: KafkaOptions
@@ -73,7 +75,7 @@ struct PinStreamPG: ParsableCommand {
         do {
             consumer = try KafkaConsumer(configuration: configuration)
             _ = try consumer.partitions(topic: topic)
-        } catch where error.code == .invalidArgument {
+        } catch  where error.code == .invalidArgument {
             logger.error("\(error)")
             throw ExitStatus.usage
         } catch {
@@ -104,7 +106,8 @@ struct PinStreamPG: ParsableCommand {
         let started = ContinuousClock.now
         let stream = StreamSink(
             consumer: consumer, sink: sink,
-            settings: .init(topic: topic, maxBatch: maxBatch, maxWait: .milliseconds(maxWait), once: once, retry: retry),
+            settings: .init(
+                topic: topic, maxBatch: maxBatch, maxWait: .milliseconds(maxWait), once: once, retry: retry),
             logger: logger, progress: StreamProgress(enabled: StandardStream.errorIsTerminal))
         var failure: StreamError?
         do { _ = try stream.run() } catch { failure = error }

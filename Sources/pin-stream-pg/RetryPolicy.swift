@@ -2,7 +2,7 @@ import PinCore
 import PinPostgres
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How long PostgreSQL outages are waited out: up to `limit` (with --once), or forever with backoff.
@@ -28,7 +28,8 @@ struct RetryPolicy {
                 if let limit, elapsed >= limit {
                     throw StreamError(
                         status: ExitStatus.unavailable,
-                        message: "PostgreSQL unavailable for \(Int(elapsed.inSeconds)) s while \(what), giving up: \(error)")
+                        message:
+                            "PostgreSQL unavailable for \(Int(elapsed.inSeconds)) s while \(what), giving up: \(error)")
                 }
                 var wait = backoff
                 if let limit { wait = min(wait, limit - elapsed) }

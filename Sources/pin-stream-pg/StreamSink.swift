@@ -55,7 +55,8 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
         do {
             try consumer.subscribe(topics: [settings.topic], listener: self)
         } catch {
-            throw StreamError(status: ExitStatus.unavailable, message: "cannot subscribe to \(settings.topic): \(error)")
+            throw StreamError(
+                status: ExitStatus.unavailable, message: "cannot subscribe to \(settings.topic): \(error)")
         }
         defer { progress.finish() }
         do {
@@ -80,7 +81,7 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
             if settings.once && reachedEndOffsets { return }
             do {
                 if let message = try consumer.poll(timeout: pollTimeout) { take(message) }
-            } catch where error.isFatal {
+            } catch  where error.isFatal {
                 throw StreamError(status: ExitStatus.unavailable, message: "Kafka consumer failed: \(error)")
             } catch {
                 // librdkafka recovers from the others (broker restarts, rebalances) by itself.
@@ -134,7 +135,8 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
             totals.rejected += result.rejectsWritten
             for reject in result.unstorable {
                 logger.warning(
-                    "partition \(reject.partition) offset \(reject.offset) moved to the dead-letter table: \(reject.reason)")
+                    "partition \(reject.partition) offset \(reject.offset) moved to the dead-letter table: \(reject.reason)"
+                )
             }
         } catch let conflict as PinSink.OffsetConflict {
             try resolve(conflict, request: request, taken: taken)
@@ -213,7 +215,8 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
             }
         } catch {
             // Nothing is consumed after this: the poll loop stops before the next commit.
-            failure = error as? StreamError
+            failure =
+                error as? StreamError
                 ?? StreamError(status: ExitStatus.software, message: "cannot read stored offsets: \(error)")
             return [:]
         }
@@ -240,7 +243,8 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
             if stored == nil || stored! < marks.low { readPositions[partition] = marks.low }
         } catch {
             failure = StreamError(
-                status: ExitStatus.unavailable, message: "cannot read the end offset of \(settings.topic)[\(partition)]: \(error)")
+                status: ExitStatus.unavailable,
+                message: "cannot read the end offset of \(settings.topic)[\(partition)]: \(error)")
         }
     }
 

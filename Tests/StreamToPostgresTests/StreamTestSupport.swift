@@ -94,7 +94,9 @@ struct StreamFixture {
     }
 
     /// Sends each value (keyed by `keys`, when given) and returns where each landed, in order.
-    func send(_ values: [[UInt8]], keys: [String?]? = nil, with producer: KafkaProducer) async throws -> [DeliveryReport] {
+    func send(_ values: [[UInt8]], keys: [String?]? = nil, with producer: KafkaProducer) async throws
+        -> [DeliveryReport]
+    {
         var reports: [DeliveryReport] = []
         for (index, value) in values.enumerated() {
             let key = keys?[index].map { Array($0.utf8) }

@@ -46,7 +46,10 @@ import Testing
         let other = UUID().uuidString.lowercased()
         // v1 and v2 meet in one batch (collapsed there); v3 comes in a later run.
         let first = try await fixture.send(
-            [pinJSON(id, index: 1, title: "v1"), pinJSON(other, index: 2, title: "other"), pinJSON(id, index: 1, title: "v2")],
+            [
+                pinJSON(id, index: 1, title: "v1"), pinJSON(other, index: 2, title: "other"),
+                pinJSON(id, index: 1, title: "v2"),
+            ],
             keys: [id, other, id], with: producer)
         let run1 = try fixture.run(["--once"])
         #expect(run1.status == 0, "\(run1.stderr)")
@@ -169,7 +172,9 @@ import Testing
         let stored = try fixture.rows(db)
         #expect(stored.count == ids.count)
         let wrong = latestTitle.filter { stored[$0.key]?.pin.title != $0.value }
-        #expect(wrong.isEmpty, "\(wrong.count) unique_ids without their latest version, e.g. \(wrong.first.map { "\($0)" } ?? "")")
+        #expect(
+            wrong.isEmpty,
+            "\(wrong.count) unique_ids without their latest version, e.g. \(wrong.first.map { "\($0)" } ?? "")")
         let rejects = try fixture.rejects(db)
         #expect(rejects.count == badValues.count)
         #expect(Set(rejects.values.map(\.rawHex)) == badValues)
@@ -207,7 +212,9 @@ import Testing
 
     @Test func onceGivesUpWith69WhenPostgreSQLStaysDown() async throws {
         let fixture = try StreamFixture("stream_down", partitions: 1)
-        let run = try fixture.run(["--once", "--max-retry-time", "1", "--db", "postgresql://postgres@127.0.0.1:1/postgres"])
+        let run = try fixture.run([
+            "--once", "--max-retry-time", "1", "--db", "postgresql://postgres@127.0.0.1:1/postgres",
+        ])
         #expect(run.status == 69, "\(run.stderr)")
         #expect(run.stderr.contains("PostgreSQL unavailable while connecting (attempt 1)"))
     }
@@ -215,5 +222,6 @@ import Testing
 
 /// A valid raw pin as compact JSON.
 func pinJSON(_ id: String, index: Int64, title: String) -> [UInt8] {
-    Array(#"{"index":\#(index),"unique_id":"\#(id)","category":"art","title":"\#(title)","follower_count":"1.5k"}"#.utf8)
+    Array(
+        #"{"index":\#(index),"unique_id":"\#(id)","category":"art","title":"\#(title)","follower_count":"1.5k"}"#.utf8)
 }
