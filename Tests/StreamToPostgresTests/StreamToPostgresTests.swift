@@ -210,6 +210,31 @@ import Testing
         #expect(try fixture.storedOffsets(db) == fixture.endOffsets())
     }
 
+    @Test func twoInstancesShareThePartitions() async throws {
+        let fixture = try StreamFixture("stream_pair")
+        defer { fixture.dropTables() }
+        let first = try fixture.start()
+        let second = try fixture.start()
+        let ids = (0..<1_000).map { _ in UUID().uuidString.lowercased() }
+        try fixture.produce(ids.enumerated().map { ($1, pinJSON($1, index: Int64($0), title: "pair")) })
+        let ends = try fixture.endOffsets()
+        let db = try fixture.connect()
+        let deadline = ContinuousClock.now + .seconds(90)
+        while try fixture.storedOffsets(db) != ends, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        first.signal(SIGTERM)
+        second.signal(SIGTERM)
+        let runs = [try first.wait(timeout: .seconds(60)), try second.wait(timeout: .seconds(60))]
+        for run in runs {
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stderr.contains("INFO pin-stream-pg: assigned ["), "\(run.stderr)")
+        }
+        #expect(runs.reduce(0) { $0 + ($1.summary("records") ?? 0) } == ids.count)
+        #expect(try fixture.storedOffsets(db) == ends)
+        #expect(try fixture.rows(db).count == ids.count)
+    }
+
     @Test func onceGivesUpWith69WhenPostgreSQLStaysDown() async throws {
         let fixture = try StreamFixture("stream_down", partitions: 1)
         let run = try fixture.run([
