@@ -96,6 +96,8 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
     private func take(_ message: KafkaMessage) {
         // A message fetched before a revoke can still arrive; its partition's new owner handles it.
         guard message.topic == settings.topic, assigned.contains(message.partition) else { return }
+        // Already stored (a fetch that raced a seek): applying it again would undo later versions.
+        if let stored = storedPositions[message.partition], message.offset < stored { return }
         batch.add(message, cleaner: &cleaner)
         readPositions[message.partition] = message.nextOffset
     }
@@ -139,7 +141,7 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
                 )
             }
         } catch let conflict as PinSink.OffsetConflict {
-            try resolve(conflict, request: request, taken: taken)
+            guard try resolve(conflict, request: request, taken: taken) else { return }
         } catch let error as StreamError {
             throw error
         } catch {
@@ -154,7 +156,10 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
     /// The stored offsets moved under the batch: either this batch's own COMMIT landed before the
     /// connection broke (then the stored offsets are exactly its next offsets), or another member now owns
     /// the partitions and stored past them (then the batch is dropped and reading resumes from there).
-    private func resolve(_ conflict: PinSink.OffsetConflict, request: PinSink.Batch, taken: Int) throws(StreamError) {
+    /// Returns whether the batch is stored.
+    private func resolve(_ conflict: PinSink.OffsetConflict, request: PinSink.Batch, taken: Int) throws(StreamError)
+        -> Bool
+    {
         let stored: [Int32: Int64]
         do {
             stored = try settings.retry.run("reading stored offsets", logger: logger) {
@@ -169,19 +174,23 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
         if request.nextOffsets.allSatisfy({ stored[$0.key] == $0.value }) {
             logger.info("batch of \(taken) records was already committed before the connection broke")
             totals.records += taken
-            return
+            return true
         }
         logger.warning("\(conflict); dropping the batch of \(taken) records")
         for partition in request.nextOffsets.keys where assigned.contains(partition) {
-            guard let next = stored[partition] else { continue }
-            storedPositions[partition] = next
-            readPositions[partition] = next
+            let next = stored[partition] ?? KafkaOffset.beginning
+            storedPositions[partition] = stored[partition]
+            readPositions[partition] = stored[partition]
             do {
                 try consumer.seek(TopicPartition(topic: settings.topic, partition: partition), to: next)
             } catch {
-                logger.warning("cannot seek \(settings.topic)[\(partition)] to \(next): \(error)")
+                // Reading on from the current position would skip the dropped records; a restart does not.
+                throw StreamError(
+                    status: ExitStatus.unavailable,
+                    message: "cannot seek \(settings.topic)[\(partition)] back to the stored offset: \(error)")
             }
         }
+        return false
     }
 
     private func commitToKafka(_ nextOffsets: [Int32: Int64]) {

@@ -220,7 +220,8 @@ import Testing
         let ends = try fixture.endOffsets()
         let db = try fixture.connect()
         let deadline = ContinuousClock.now + .seconds(90)
-        while try fixture.storedOffsets(db) != ends, ContinuousClock.now < deadline {
+        // The tool creates the tables once it runs.
+        while (try? fixture.storedOffsets(db)) != ends, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(200))
         }
         first.signal(SIGTERM)
@@ -233,6 +234,36 @@ import Testing
         #expect(runs.reduce(0) { $0 + ($1.summary("records") ?? 0) } == ids.count)
         #expect(try fixture.storedOffsets(db) == ends)
         #expect(try fixture.rows(db).count == ids.count)
+    }
+
+    @Test func aBatchWhoseOffsetsMovedMeanwhileIsDroppedAndReadAgain() async throws {
+        let fixture = try StreamFixture("stream_fence", partitions: 1)
+        defer { fixture.dropTables() }
+        let ids = (0..<30).map { _ in UUID().uuidString.lowercased() }
+        let messages = ids.enumerated().map { ($1 as String?, pinJSON($1, index: Int64($0), title: "fence")) }
+        try fixture.produce(Array(messages[0..<10]))
+        let sink = try fixture.start()
+        let db = try fixture.connect()
+        let deadline = ContinuousClock.now + .seconds(60)
+        // The tool creates the tables once it runs.
+        while (try? fixture.storedOffsets(db))?[0] != 10, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        // As if another member had stored offsets 10..14 in the meantime.
+        try db.execute(
+            "UPDATE \(fixture.table)_offsets SET next_offset = 15 WHERE topic = $1 AND \"partition\" = 0",
+            [.text(fixture.topic)])
+        try fixture.produce(Array(messages[10...]))
+        while (try? fixture.storedOffsets(db))?[0] != 30, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        sink.signal(SIGTERM)
+        let run = try sink.wait(timeout: .seconds(30))
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("dropping the batch"), "\(run.stderr)")
+        let stored = try fixture.rows(db)
+        #expect(Set(stored.keys) == Set(ids[0..<10] + ids[15...]))
+        #expect(try fixture.storedOffsets(db) == [0: 30])
     }
 
     @Test func onceGivesUpWith69WhenPostgreSQLStaysDown() async throws {
