@@ -72,15 +72,28 @@ struct PinStreamPG: ParsableCommand {
         configuration.properties["receive.message.max.bytes"] = "2147483647"
         for (key, value) in try kafka.parsedProperties() { configuration.properties[key] = value }
         let consumer: KafkaConsumer
+        var topicExists = true
         do {
             consumer = try KafkaConsumer(configuration: configuration)
-            _ = try consumer.partitions(topic: topic)
+            // Fail fast on unreachable brokers or bad security settings; a missing topic is fine (the group
+            // assigns its partitions once it exists; --once then has nothing to read).
+            do {
+                _ = try consumer.partitions(topic: topic)
+            } catch  where error.code == .unknownTopicOrPartition {
+                logger.warning("topic \(topic) does not exist (yet)")
+                topicExists = false
+            }
         } catch  where error.code == .invalidArgument {
             logger.error("\(error)")
             throw ExitStatus.usage
         } catch {
             logger.error("cannot reach Kafka at \(configuration.bootstrapServers): \(error)")
             throw ExitStatus.unavailable
+        }
+
+        if once && !topicExists {
+            summarize(StreamTotals(), seconds: 0, logger: logger)
+            return
         }
 
         let sink: PinSink
