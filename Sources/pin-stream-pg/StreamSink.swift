@@ -126,6 +126,7 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
         let request = batch.sinkBatch(expected: storedPositions)
         let taken = batch.count
         batch = MicroBatch(topic: settings.topic)
+        let started = ContinuousClock.now
         do {
             let result = try settings.retry.run("committing a batch of \(taken) records", logger: logger) {
                 if !sink.connection.isHealthy { try sink.connection.reset() }
@@ -135,6 +136,9 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
             totals.upserted += result.rowsWritten
             totals.duplicates += result.duplicatesCollapsed
             totals.rejected += result.rejectsWritten
+            logger.debug(
+                "committed \(taken) records (\(result.rowsWritten) upserted, \(result.rejectsWritten) rejected) "
+                    + "in \(Int((ContinuousClock.now - started).inSeconds * 1000)) ms")
             for reject in result.unstorable {
                 logger.warning(
                     "partition \(reject.partition) offset \(reject.offset) moved to the dead-letter table: \(reject.reason)"
