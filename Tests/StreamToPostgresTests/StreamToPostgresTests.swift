@@ -142,7 +142,7 @@ import Testing
         let producing = Task.detached { [fixture, messages] in
             for start in stride(from: 0, to: messages.count, by: 100) {
                 try fixture.produce(Array(messages[start..<min(start + 100, messages.count)]), with: producer)
-                try await Task.sleep(for: .milliseconds(250))
+                try await Task.sleep(for: .milliseconds(400))
             }
         }
         // The local broker keeps a SIGKILLed member in its group for minutes, so every restart joins a group
