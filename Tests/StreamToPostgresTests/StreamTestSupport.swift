@@ -241,6 +241,15 @@ final class SinkProcess {
         try process.run()
     }
 
+    /// A test that threw before waiting must not leave the tool running.
+    deinit {
+        if process.isRunning {
+            signal(SIGKILL)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: logPath)
+    }
+
     var stderr: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
@@ -255,7 +264,6 @@ final class SinkProcess {
             Issue.record("pin-stream-pg did not finish within \(timeout); stderr:\n\(stderr)")
         }
         process.waitUntilExit()
-        defer { try? FileManager.default.removeItem(atPath: logPath) }
         return SinkRun(status: process.terminationStatus, stderr: stderr)
     }
 }
