@@ -71,9 +71,9 @@ let package = Package(
         .executableTarget(name: "pin-emulate", dependencies: ["PinCore"], swiftSettings: strict),
 
         .testTarget(name: "EndToEndTests", dependencies: ["PinCore", "PinKafka"], swiftSettings: strict),
-        .testTarget(name: "PinKafkaTests", dependencies: ["PinKafka"], swiftSettings: strict),
         .testTarget(
             name: "PinCoreTests", dependencies: ["PinCore"], resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "PinKafkaTests", dependencies: ["PinKafka"], swiftSettings: strict),
         .testTarget(name: "PinPostgresTests", dependencies: ["PinPostgres"], swiftSettings: strict),
         .testTarget(
             name: "PinObjectStoreTests", dependencies: ["PinObjectStore"],
@@ -85,5 +85,7 @@ let package = Package(
             exclude: ["read_parquet.py"],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "StreamToPostgresTests", dependencies: ["PinCore", "PinKafka", "PinPostgres"], swiftSettings: strict),
     ]
 )

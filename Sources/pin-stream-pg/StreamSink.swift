@@ -1,0 +1,283 @@
+import PinCore
+import PinKafka
+import PinPostgres
+
+/// Consumes one topic in micro-batches and stores each batch, with the next offset per partition, in one
+/// PostgreSQL transaction (`PinSink.commit`). PostgreSQL's offsets are the truth: on assignment every
+/// partition starts at its stored offset, so a crash or rebalance at any moment neither loses nor repeats
+/// a record. Kafka's group offsets are committed afterwards only so that lag shows in the usual tools.
+///
+/// Everything here runs on the one thread that polls the consumer (librdkafka calls the rebalance hooks
+/// inside `poll` and `close`), hence `@unchecked Sendable`.
+final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
+    struct Settings {
+        var topic: String
+        var maxBatch: Int
+        var maxWait: Duration
+        /// Stop at the end offsets seen when each partition was first assigned.
+        var once: Bool
+        var retry: RetryPolicy
+    }
+
+    private let consumer: KafkaConsumer
+    private let sink: PinSink
+    private let settings: Settings
+    private let logger: StderrLogger
+    private let progress: StreamProgress
+    private var batch: MicroBatch
+    private var cleaner = PinCleaner()
+    private(set) var totals = StreamTotals()
+
+    /// Partitions of the topic this member owns now.
+    private var assigned: Set<Int32> = []
+    private var everAssigned = false
+    /// Per owned partition: the next offset stored in PostgreSQL, which the next commit must still find there.
+    private var storedPositions: [Int32: Int64] = [:]
+    /// Per owned partition: the next offset to read (--once progress).
+    private var readPositions: [Int32: Int64] = [:]
+    /// --once: per partition, the high watermark when it was first assigned.
+    private var endOffsets: [Int32: Int64] = [:]
+    /// A failure inside a rebalance hook, which cannot throw; the poll loop throws it.
+    private var failure: StreamError?
+
+    init(consumer: KafkaConsumer, sink: PinSink, settings: Settings, logger: StderrLogger, progress: StreamProgress) {
+        self.consumer = consumer
+        self.sink = sink
+        self.settings = settings
+        self.logger = logger
+        self.progress = progress
+        batch = MicroBatch(topic: settings.topic)
+    }
+
+    /// Polls until a signal arrives (or, with --once, until the end offsets are reached), commits the batch
+    /// in flight and leaves the group.
+    func run() throws(StreamError) -> StreamTotals {
+        do {
+            try consumer.subscribe(topics: [settings.topic], listener: self)
+        } catch {
+            throw StreamError(
+                status: ExitStatus.unavailable, message: "cannot subscribe to \(settings.topic): \(error)")
+        }
+        defer { progress.finish() }
+        do {
+            try pollUntilDone()
+            if !batch.isEmpty { try commitBatch() }
+        } catch {
+            closeConsumer()
+            throw error
+        }
+        closeConsumer()
+        if let failure { throw failure }
+        return totals
+    }
+
+    private func pollUntilDone() throws(StreamError) {
+        while true {
+            if let failure { throw failure }
+            if ShutdownSignal.requested {
+                logger.info("stopping: committing the batch in flight")
+                return
+            }
+            if settings.once && reachedEndOffsets { return }
+            do {
+                if let message = try consumer.poll(timeout: pollTimeout) { take(message) }
+            } catch  where error.isFatal {
+                throw StreamError(status: ExitStatus.unavailable, message: "Kafka consumer failed: \(error)")
+            } catch {
+                // librdkafka recovers from the others (broker restarts, rebalances) by itself.
+                logger.warning("\(error)")
+            }
+            if let failure { throw failure }
+            if batch.count >= settings.maxBatch || batchIsDue { try commitBatch() }
+            progress.update(totals)
+        }
+    }
+
+    private func take(_ message: KafkaMessage) {
+        // A message fetched before a revoke can still arrive; its partition's new owner handles it.
+        guard message.topic == settings.topic, assigned.contains(message.partition) else { return }
+        // Already stored (a fetch that raced a seek): applying it again would undo later versions.
+        if let stored = storedPositions[message.partition], message.offset < stored { return }
+        batch.add(message, cleaner: &cleaner)
+        readPositions[message.partition] = message.nextOffset
+    }
+
+    private var batchIsDue: Bool {
+        guard let started = batch.startedAt else { return false }
+        return ContinuousClock.now - started >= settings.maxWait
+    }
+
+    /// Short enough to notice signals and the batch deadline.
+    private var pollTimeout: Duration {
+        guard let started = batch.startedAt else { return .milliseconds(100) }
+        let left = settings.maxWait - (ContinuousClock.now - started)
+        return max(.zero, min(.milliseconds(100), left))
+    }
+
+    private var reachedEndOffsets: Bool {
+        everAssigned && assigned.allSatisfy { (readPositions[$0] ?? 0) >= (endOffsets[$0] ?? 0) }
+    }
+
+    // MARK: - Committing
+
+    /// Stores the batch (waiting out PostgreSQL outages per the retry policy), then commits the same
+    /// offsets to Kafka for monitoring.
+    private func commitBatch() throws(StreamError) {
+        let request = batch.sinkBatch(expected: storedPositions)
+        let taken = batch.count
+        batch = MicroBatch(topic: settings.topic)
+        let started = ContinuousClock.now
+        do {
+            let result = try settings.retry.run("committing a batch of \(taken) records", logger: logger) {
+                if !sink.connection.isHealthy { try sink.connection.reset() }
+                return try sink.commit(request)
+            }
+            totals.records += taken
+            totals.upserted += result.rowsWritten
+            totals.duplicates += result.duplicatesCollapsed
+            totals.rejected += result.rejectsWritten
+            logger.debug(
+                "committed \(taken) records (\(result.rowsWritten) upserted, \(result.rejectsWritten) rejected) "
+                    + "in \(Int((ContinuousClock.now - started).inSeconds * 1000)) ms")
+            for reject in result.unstorable {
+                logger.warning(
+                    "partition \(reject.partition) offset \(reject.offset) moved to the dead-letter table: \(reject.reason)"
+                )
+            }
+        } catch let conflict as PinSink.OffsetConflict {
+            guard try resolve(conflict, request: request, taken: taken) else { return }
+        } catch let error as StreamError {
+            throw error
+        } catch {
+            throw StreamError(status: ExitStatus.software, message: "cannot store a batch: \(error)")
+        }
+        for (partition, next) in request.nextOffsets where assigned.contains(partition) {
+            storedPositions[partition] = next
+        }
+        commitToKafka(request.nextOffsets)
+    }
+
+    /// The stored offsets moved under the batch: either this batch's own COMMIT landed before the
+    /// connection broke (then the stored offsets are exactly its next offsets), or another member now owns
+    /// the partitions and stored past them (then the batch is dropped and reading resumes from there).
+    /// Returns whether the batch is stored.
+    private func resolve(_ conflict: PinSink.OffsetConflict, request: PinSink.Batch, taken: Int) throws(StreamError)
+        -> Bool
+    {
+        let stored: [Int32: Int64]
+        do {
+            stored = try settings.retry.run("reading stored offsets", logger: logger) {
+                if !sink.connection.isHealthy { try sink.connection.reset() }
+                return try sink.storedOffsets(topic: settings.topic)
+            }
+        } catch let error as StreamError {
+            throw error
+        } catch {
+            throw StreamError(status: ExitStatus.software, message: "cannot read stored offsets: \(error)")
+        }
+        if request.nextOffsets.allSatisfy({ stored[$0.key] == $0.value }) {
+            logger.info("batch of \(taken) records was already committed before the connection broke")
+            totals.records += taken
+            return true
+        }
+        logger.warning("\(conflict); dropping the batch of \(taken) records")
+        for partition in request.nextOffsets.keys where assigned.contains(partition) {
+            let next = stored[partition] ?? KafkaOffset.beginning
+            storedPositions[partition] = stored[partition]
+            readPositions[partition] = stored[partition]
+            do {
+                try consumer.seek(TopicPartition(topic: settings.topic, partition: partition), to: next)
+            } catch {
+                // Reading on from the current position would skip the dropped records; a restart does not.
+                throw StreamError(
+                    status: ExitStatus.unavailable,
+                    message: "cannot seek \(settings.topic)[\(partition)] back to the stored offset: \(error)")
+            }
+        }
+        return false
+    }
+
+    private func commitToKafka(_ nextOffsets: [Int32: Int64]) {
+        var offsets: [TopicPartition: Int64] = [:]
+        for (partition, next) in nextOffsets where assigned.contains(partition) {
+            offsets[TopicPartition(topic: settings.topic, partition: partition)] = next
+        }
+        do {
+            try consumer.commit(offsets)
+        } catch {
+            // Only monitoring reads these offsets; PostgreSQL holds the ones that count.
+            logger.debug("Kafka offset commit failed: \(error)")
+        }
+    }
+
+    private func closeConsumer() {
+        do { try consumer.close() } catch { logger.warning("closing the consumer: \(error)") }
+    }
+
+    // MARK: - Rebalance hooks
+
+    func partitionsAssigned(_ partitions: [TopicPartition], consumer: KafkaConsumer) -> [TopicPartition: Int64] {
+        everAssigned = true
+        let mine = partitions.filter { $0.topic == settings.topic }
+        guard !mine.isEmpty, failure == nil else { return [:] }
+        let stored: [Int32: Int64]
+        do {
+            stored = try settings.retry.run("reading stored offsets", logger: logger) {
+                if !sink.connection.isHealthy { try sink.connection.reset() }
+                return try sink.storedOffsets(topic: settings.topic)
+            }
+        } catch {
+            // Nothing is consumed after this: the poll loop stops before the next commit.
+            failure =
+                error as? StreamError
+                ?? StreamError(status: ExitStatus.software, message: "cannot read stored offsets: \(error)")
+            return [:]
+        }
+        var starts: [TopicPartition: Int64] = [:]
+        for topicPartition in mine {
+            let partition = topicPartition.partition
+            assigned.insert(partition)
+            // No stored offset: everything the topic still holds, whatever the group committed before.
+            starts[topicPartition] = stored[partition] ?? KafkaOffset.beginning
+            storedPositions[partition] = stored[partition]
+            readPositions[partition] = stored[partition]
+            if settings.once { recordEndOffset(of: partition, stored: stored[partition], consumer: consumer) }
+        }
+        logger.info(
+            "assigned \(mine.map { "[\($0.partition)]@\(stored[$0.partition].map(String.init) ?? "beginning")" }.joined(separator: " ")) of \(settings.topic)"
+        )
+        return starts
+    }
+
+    private func recordEndOffset(of partition: Int32, stored: Int64?, consumer: KafkaConsumer) {
+        do {
+            let marks = try consumer.watermarks(topic: settings.topic, partition: partition)
+            if endOffsets[partition] == nil { endOffsets[partition] = marks.high }
+            if stored == nil || stored! < marks.low { readPositions[partition] = marks.low }
+        } catch {
+            failure = StreamError(
+                status: ExitStatus.unavailable,
+                message: "cannot read the end offset of \(settings.topic)[\(partition)]: \(error)")
+        }
+    }
+
+    func partitionsRevoked(_ partitions: [TopicPartition], consumer: KafkaConsumer) {
+        let gone = Set(partitions.filter { $0.topic == settings.topic }.map(\.partition))
+        guard !gone.isEmpty else { return }
+        if consumer.assignmentLost || failure != nil {
+            // Another member may own them already; its reads start from the stored offsets.
+            batch.drop(partitions: gone)
+        } else if !batch.isEmpty {
+            do { try commitBatch() } catch {
+                failure = error
+                batch.drop(partitions: gone)
+            }
+        }
+        assigned.subtract(gone)
+        for partition in gone {
+            storedPositions[partition] = nil
+            readPositions[partition] = nil
+        }
+        logger.info("revoked \(gone.sorted().map { "[\($0)]" }.joined(separator: " ")) of \(settings.topic)")
+    }
+}

@@ -1,0 +1,283 @@
+import Foundation
+import PinCore
+import PinKafka
+import PinPostgres
+import Testing
+
+/// Runs the built `pin-stream-pg` against the real broker and PostgreSQL.
+@Suite struct StreamToPostgresTests {
+    @Test func onceLoadsTheRealSampleAsCleaned() async throws {
+        let fixture = try StreamFixture("stream_sample")
+        defer { fixture.dropTables() }
+        var cleaner = PinCleaner()
+        var expected: [String: CleanPin] = [:]
+        var messages: [(key: String?, value: [UInt8])] = []
+        for line in try StreamTestEnvironment.sampleLines() {
+            let raw = try RawPin(parsing: Array(line.utf8))
+            messages.append((raw.uniqueID, raw.jsonBytes()))
+            // Keyed by unique_id, so a later line lands later in the same partition and wins.
+            expected[raw.uniqueID] = cleaner.clean(raw)
+        }
+        try fixture.produce(messages)
+
+        let run = try fixture.run(["--once"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.summary("records") == messages.count)
+        #expect(run.summary("rejected") == 0)
+
+        let db = try fixture.connect()
+        let stored = try fixture.rows(db)
+        #expect(stored.count == expected.count)
+        var mismatches = 0
+        for (id, pin) in expected where stored[id]?.pin != pin {
+            mismatches += 1
+            if mismatches <= 5 { Issue.record("\(id): stored \(String(describing: stored[id]?.pin)), expected \(pin)") }
+        }
+        #expect(mismatches == 0)
+        #expect(try fixture.rejects(db).isEmpty)
+        #expect(try fixture.storedOffsets(db) == fixture.endOffsets())
+    }
+
+    @Test func theHighestOffsetOfAUniqueIDWins() async throws {
+        let fixture = try StreamFixture("stream_update")
+        defer { fixture.dropTables() }
+        let producer = try fixture.producer()
+        let id = UUID().uuidString.lowercased()
+        let other = UUID().uuidString.lowercased()
+        // v1 and v2 meet in one batch (collapsed there); v3 comes in a later run.
+        let first = try await fixture.send(
+            [
+                pinJSON(id, index: 1, title: "v1"), pinJSON(other, index: 2, title: "other"),
+                pinJSON(id, index: 1, title: "v2"),
+            ],
+            keys: [id, other, id], with: producer)
+        let run1 = try fixture.run(["--once"])
+        #expect(run1.status == 0, "\(run1.stderr)")
+        #expect(run1.summary("duplicates") == 1)
+        let db = try fixture.connect()
+        var stored = try fixture.rows(db)
+        #expect(stored.count == 2)
+        #expect(stored[id]?.pin.title == "v2")
+        #expect(stored[id]?.offset == first[2].offset)
+        #expect(stored[id]?.partition == first[2].partition)
+
+        let third = try await fixture.send([pinJSON(id, index: 1, title: "v3")], keys: [id], with: producer)
+        let run2 = try fixture.run(["--once"])
+        #expect(run2.status == 0, "\(run2.stderr)")
+        #expect(run2.summary("records") == 1)
+        stored = try fixture.rows(db)
+        #expect(stored.count == 2)
+        #expect(stored[id]?.pin.title == "v3")
+        #expect(stored[id]?.offset == third[0].offset)
+        #expect(stored[other]?.pin.title == "other")
+    }
+
+    @Test func poisonMessagesLandInTheDeadLetterTable() async throws {
+        let fixture = try StreamFixture("stream_poison")
+        defer { fixture.dropTables() }
+        let producer = try fixture.producer()
+        let good = UUID().uuidString.lowercased()
+        let bad: [[UInt8]] = [
+            Array("{not json".utf8),
+            [],
+            Array(#"{"index":-1,"unique_id":"\#(UUID().uuidString.lowercased())","category":"art"}"#.utf8),
+            Array(#"{"index":5,"unique_id":"not-a-uuid","category":"art"}"#.utf8),
+            Array(#"{"index":6,"unique_id":"\#(UUID().uuidString.lowercased())","category":"art","title":7}"#.utf8),
+            Array("[1,2,3]".utf8),
+            [0xFF, 0xFE, 0x7B],
+        ]
+        let badReports = try await fixture.send(bad, with: producer)
+        let goodReport = try await fixture.send([pinJSON(good, index: 9, title: "fine")], keys: [good], with: producer)
+
+        let run = try fixture.run(["--once"])
+        #expect(run.status == 65, "\(run.stderr)")
+        #expect(run.summary("rejected") == bad.count)
+        let db = try fixture.connect()
+        let rejects = try fixture.rejects(db)
+        #expect(rejects.count == bad.count)
+        for (value, report) in zip(bad, badReports) {
+            let position = Position(partition: report.partition, offset: report.offset)
+            guard let reject = rejects[position] else {
+                Issue.record("no dead letter at \(position)")
+                continue
+            }
+            #expect(reject.topic == fixture.topic)
+            #expect(reject.rawHex == hex(value))
+            #expect(!reject.reason.isEmpty)
+        }
+        let stored = try fixture.rows(db)
+        #expect(stored.count == 1)
+        #expect(stored[good]?.offset == goodReport[0].offset)
+
+        // Nothing new: nothing stored, nothing rejected, exit 0.
+        let again = try fixture.run(["--once"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.summary("records") == 0)
+        #expect(try fixture.rejects(db).count == bad.count)
+    }
+
+    @Test func everyRecordTakesEffectOnceAcrossKillNine() async throws {
+        let fixture = try StreamFixture("stream_kill")
+        defer { fixture.dropTables() }
+        let ids = (0..<300).map { _ in UUID().uuidString.lowercased() }
+        let total = 3_000
+        var messages: [(key: String?, value: [UInt8])] = []
+        var latestTitle: [String: String] = [:]
+        var badValues: Set<String> = []
+        for number in 0..<total {
+            if number % 97 == 96 {
+                let value = "{broken \(number)"
+                messages.append(("bad-\(number)", Array(value.utf8)))
+                badValues.insert(hex(Array(value.utf8)))
+            } else {
+                let id = ids[number % ids.count]
+                let title = "version \(number)"
+                messages.append((id, pinJSON(id, index: Int64(number % ids.count), title: title)))
+                latestTitle[id] = title
+            }
+        }
+
+        // Records stream in while the sink is killed at random moments and restarted.
+        let producer = try fixture.producer()
+        let producing = Task.detached { [fixture, messages] in
+            for start in stride(from: 0, to: messages.count, by: 100) {
+                try fixture.produce(Array(messages[start..<min(start + 100, messages.count)]), with: producer)
+                try await Task.sleep(for: .milliseconds(400))
+            }
+        }
+        // The local broker keeps a SIGKILLed member in its group for minutes, so every restart joins a group
+        // of its own. That changes nothing for the guarantee: positions come from PostgreSQL, not the group.
+        var kills = 0
+        for round in 0..<5 {
+            let sink = try fixture.start(["--max-batch", "150", "--group", "\(fixture.group)_\(round)"])
+            try await Task.sleep(for: .milliseconds(Int64.random(in: 1_000...2_500)))
+            sink.signal(SIGKILL)
+            let killed = try sink.wait(timeout: .seconds(30))
+            #expect(killed.status == SIGKILL || killed.status == 9, "round \(round): \(killed.stderr)")
+            kills += 1
+        }
+        try await producing.value
+
+        // The killed runs stored part of the stream; the last run must read exactly the rest.
+        let db = try fixture.connect()
+        let storedBefore = try fixture.storedOffsets(db)
+        let ends = try fixture.endOffsets()
+        #expect(!storedBefore.isEmpty, "the killed runs committed nothing")
+        let left = ends.reduce(0) { $0 + Int($1.value - (storedBefore[$1.key] ?? 0)) }
+        let finish = try fixture.run(["--once", "--group", "\(fixture.group)_final"])
+        #expect(finish.status == 0 || finish.status == 65, "\(finish.stderr)")
+        #expect(finish.summary("records") == left)
+        #expect(kills == 5)
+
+        let stored = try fixture.rows(db)
+        #expect(stored.count == ids.count)
+        let wrong = latestTitle.filter { stored[$0.key]?.pin.title != $0.value }
+        #expect(
+            wrong.isEmpty,
+            "\(wrong.count) unique_ids without their latest version, e.g. \(wrong.first.map { "\($0)" } ?? "")")
+        let rejects = try fixture.rejects(db)
+        #expect(rejects.count == badValues.count)
+        #expect(Set(rejects.values.map(\.rawHex)) == badValues)
+        #expect(try fixture.storedOffsets(db) == ends)
+
+        // Rerunning adds nothing.
+        let countBefore = try db.execute("SELECT max(ingested_at)::text AS t FROM \(fixture.table)").single?["t"]
+        let again = try fixture.run(["--once", "--group", "\(fixture.group)_again"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.summary("records") == 0)
+        #expect(try db.execute("SELECT max(ingested_at)::text AS t FROM \(fixture.table)").single?["t"] == countBefore)
+        #expect(try fixture.rejects(db).count == badValues.count)
+    }
+
+    @Test func sigtermCommitsWhatWasReadAndExitsZero() async throws {
+        let fixture = try StreamFixture("stream_term")
+        defer { fixture.dropTables() }
+        let ids = (0..<200).map { _ in UUID().uuidString.lowercased() }
+        try fixture.produce(ids.enumerated().map { ($1, pinJSON($1, index: Int64($0), title: "t")) })
+        let sink = try fixture.start(["--max-wait", "5000"])
+        let db = try fixture.connect()
+        // Wait until the sink has joined and read, then stop it well before --max-wait would commit.
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !sink.stderr.contains("assigned"), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try await Task.sleep(for: .milliseconds(1_000))
+        sink.signal(SIGTERM)
+        let run = try sink.wait(timeout: .seconds(30))
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.summary("records") == ids.count)
+        #expect(try fixture.rows(db).count == ids.count)
+        #expect(try fixture.storedOffsets(db) == fixture.endOffsets())
+    }
+
+    @Test func twoInstancesShareThePartitions() async throws {
+        let fixture = try StreamFixture("stream_pair")
+        defer { fixture.dropTables() }
+        let first = try fixture.start()
+        let second = try fixture.start()
+        let ids = (0..<1_000).map { _ in UUID().uuidString.lowercased() }
+        try fixture.produce(ids.enumerated().map { ($1, pinJSON($1, index: Int64($0), title: "pair")) })
+        let ends = try fixture.endOffsets()
+        let db = try fixture.connect()
+        let deadline = ContinuousClock.now + .seconds(90)
+        // The tool creates the tables once it runs.
+        while (try? fixture.storedOffsets(db)) != ends, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        first.signal(SIGTERM)
+        second.signal(SIGTERM)
+        let runs = [try first.wait(timeout: .seconds(60)), try second.wait(timeout: .seconds(60))]
+        for run in runs {
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stderr.contains("INFO pin-stream-pg: assigned ["), "\(run.stderr)")
+        }
+        #expect(runs.reduce(0) { $0 + ($1.summary("records") ?? 0) } == ids.count)
+        #expect(try fixture.storedOffsets(db) == ends)
+        #expect(try fixture.rows(db).count == ids.count)
+    }
+
+    @Test func aBatchWhoseOffsetsMovedMeanwhileIsDroppedAndReadAgain() async throws {
+        let fixture = try StreamFixture("stream_fence", partitions: 1)
+        defer { fixture.dropTables() }
+        let ids = (0..<30).map { _ in UUID().uuidString.lowercased() }
+        let messages = ids.enumerated().map { ($1 as String?, pinJSON($1, index: Int64($0), title: "fence")) }
+        try fixture.produce(Array(messages[0..<10]))
+        let sink = try fixture.start()
+        let db = try fixture.connect()
+        let deadline = ContinuousClock.now + .seconds(60)
+        // The tool creates the tables once it runs.
+        while (try? fixture.storedOffsets(db))?[0] != 10, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        // As if another member had stored offsets 10..14 in the meantime.
+        try db.execute(
+            "UPDATE \(fixture.table)_offsets SET next_offset = 15 WHERE topic = $1 AND \"partition\" = 0",
+            [.text(fixture.topic)])
+        try fixture.produce(Array(messages[10...]))
+        while (try? fixture.storedOffsets(db))?[0] != 30, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        sink.signal(SIGTERM)
+        let run = try sink.wait(timeout: .seconds(30))
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("dropping the batch"), "\(run.stderr)")
+        let stored = try fixture.rows(db)
+        #expect(Set(stored.keys) == Set(ids[0..<10] + ids[15...]))
+        #expect(try fixture.storedOffsets(db) == [0: 30])
+    }
+
+    @Test func onceGivesUpWith69WhenPostgreSQLStaysDown() async throws {
+        let fixture = try StreamFixture("stream_down", partitions: 1)
+        let run = try fixture.run([
+            "--once", "--max-retry-time", "1", "--db", "postgresql://postgres@127.0.0.1:1/postgres",
+        ])
+        #expect(run.status == 69, "\(run.stderr)")
+        #expect(run.stderr.contains("PostgreSQL unavailable while connecting (attempt 1)"))
+    }
+}
+
+/// A valid raw pin as compact JSON.
+func pinJSON(_ id: String, index: Int64, title: String) -> [UInt8] {
+    Array(
+        #"{"index":\#(index),"unique_id":"\#(id)","category":"art","title":"\#(title)","follower_count":"1.5k"}"#.utf8)
+}
