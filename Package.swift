@@ -72,5 +72,11 @@ let package = Package(
             exclude: ["read_parquet.py"],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "BatchTests",
+            dependencies: ["PinCore", "PinCompression", "PinObjectStore"],
+            exclude: ["read_parquet.py"],
+            swiftSettings: strict
+        ),
     ]
 )
