@@ -36,7 +36,8 @@ struct BatchReport {
             "nulls": nulls,
             "seconds": (seconds * 1000).rounded() / 1000,
         ]
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        let data = try JSONSerialization.data(
+            withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         return Array(data) + [0x0A]
     }
 

@@ -57,7 +57,8 @@ struct DateBatch {
                     let pin = try RawPin(parsing: bytes)
                     deduplicator.offer(pin.uniqueID, at: position(object, line, sequence))
                 } catch {
-                    try rejects.add(source: source.store.describe(object.key), line: line, reason: error.description, raw: bytes)
+                    try rejects.add(
+                        source: source.store.describe(object.key), line: line, reason: error.description, raw: bytes)
                 }
             }
         }
@@ -125,7 +126,8 @@ struct DateBatch {
         } catch {
             guard let rejects else { return }
             log.warning("\(source.store.describe(object.key)): \(error)")
-            try rejects.add(source: source.store.describe(object.key), line: 0, reason: "unreadable object: \(error)", raw: nil)
+            try rejects.add(
+                source: source.store.describe(object.key), line: 0, reason: "unreadable object: \(error)", raw: nil)
         }
     }
 

@@ -22,7 +22,9 @@ enum Cell: Equatable, CustomStringConvertible {
     enum Kind { case int, string, bool, list }
 
     /// The kinds of SPEC 1.2's columns, in order.
-    static let kinds: [Kind] = [.int, .string, .string, .string, .int, .string, .list, .string, .string, .string, .string, .bool]
+    static let kinds: [Kind] = [
+        .int, .string, .string, .string, .int, .string, .list, .string, .string, .string, .string, .bool,
+    ]
 
     static func row(_ pin: CleanPin) -> [Cell] {
         func text(_ value: String?) -> Cell { value.map(Cell.string) ?? .null }

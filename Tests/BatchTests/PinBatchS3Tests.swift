@@ -60,10 +60,11 @@ import Testing
             try JSONSerialization.jsonObject(with: Data(await store.get("clean/dt=\(date)/_REPORT.json")))
             as? [String: Any] ?? [:]
         #expect(report["rows_out"] as? Int == expected.rows.count)
-        #expect(report["rejects"] as? Int == expected.rejects.count)
+        #expect(report["rejects"] as? Int == expected.rejectCount)
         #expect(report["duplicates"] as? Int == expected.duplicates)
-        let rejectLines = String(decoding: try await store.get("clean/_rejected/dt=\(date)/rejects.ndjson"), as: UTF8.self)
-        #expect(rejectLines.split(separator: "\n").count == expected.rejects.count)
+        let rejectLines = String(
+            decoding: try await store.get("clean/_rejected/dt=\(date)/rejects.ndjson"), as: UTF8.self)
+        #expect(rejectLines.split(separator: "\n").count == expected.rejectCount)
 
         try await store.deleteAll(prefix: "")
     }

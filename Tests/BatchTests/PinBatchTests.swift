@@ -26,7 +26,7 @@ import Testing
         let result = try run(["--date", date, "--row-group-rows", "7", "--part-rows", "25"])
         #expect(result.status == 65, "\(result.stderr)")
         let expected = fixture.expected(date: date)
-        #expect(expected.rejects.count == 3)
+        #expect(expected.rejectCount == 4)
         #expect(expected.duplicates == 4)
 
         let wanted = expected.rows.map(Cell.row)
@@ -44,14 +44,17 @@ import Testing
         #expect(titles[RawFixture.uniqueID(75)] == "winner: later in input order")
         #expect(titles[RawFixture.uniqueID(40)] != "loser: lower offset than its partition 0 copy")
 
-        #expect(output.parts(date) == ["part-00000.parquet", "part-00001.parquet", "part-00002.parquet", "part-00003.parquet"])
+        #expect(
+            output.parts(date) == [
+                "part-00000.parquet", "part-00001.parquet", "part-00002.parquet", "part-00003.parquet",
+            ])
         #expect(output.hasSuccess(date))
         let report = try output.report(date)
         #expect(report["rows_in"] as? Int == expected.rowsIn)
         #expect(report["rows_out"] as? Int == expected.rows.count)
         #expect(report["duplicates"] as? Int == expected.duplicates)
-        #expect(report["rejects"] as? Int == 3)
-        #expect((report["source_objects"] as? [String])?.count == 6)
+        #expect(report["rejects"] as? Int == 4)
+        #expect((report["source_objects"] as? [String])?.count == 7)
         let cleaning = report["cleaning"] as? [String: Int] ?? [:]
         for (rule, count) in expected.cleaning.asPairs() { #expect(cleaning[rule] == count, "\(rule)") }
         let nulls = report["nulls"] as? [String: Int] ?? [:]
@@ -60,11 +63,18 @@ import Testing
         #expect(nulls["ind"] == 0)
 
         let rejects = try output.rejects(date)
-        #expect(rejects.count == 3)
+        #expect(rejects.count == 4)
         let seen = Set(rejects.map { "\($0["source"] as? String ?? ""):\($0["line"] as? Int ?? -1)" })
-        let want = Set(expected.rejects.map { "\(RawFixture.topic)/\($0.object):\($0.line)" }.map { $0 })
-        #expect(seen.count == 3)
-        for reject in rejects {
+        let want = expected.rejects.map { "\($0.object):\($0.line)" }
+        #expect(seen.count == 4)
+        // The undecodable object is one reject with line 0 and no raw text.
+        let whole = rejects.filter { $0["line"] as? Int == 0 }
+        #expect(whole.count == 1)
+        let wholeSource = whole.first?["source"] as? String ?? ""
+        let corruptKey = expected.corruptObjects.first ?? "?"
+        #expect(wholeSource.hasSuffix(corruptKey))
+        #expect(whole.first?["raw"] is NSNull)
+        for reject in rejects where reject["line"] as? Int != 0 {
             #expect(!(reject["reason"] as? String ?? "").isEmpty)
             let source = reject["source"] as? String ?? ""
             let line = reject["line"] as? Int ?? -1
@@ -97,11 +107,13 @@ import Testing
         var fixed = fixture
         let day = "dt=\(RawFixture.firstDate)/"
         for key in [
-            "\(RawFixture.topic)+0+00000000000000000030.jsonl.gz", "\(RawFixture.topic)+1+00000000000000000000.jsonl.zst",
-            "single-broken.json",
+            "\(RawFixture.topic)+0+00000000000000000030.jsonl.gz",
+            "\(RawFixture.topic)+1+00000000000000000000.jsonl.zst",
+            "single-broken.json", "\(RawFixture.topic)+2+00000000000000000000.jsonl.gz",
         ] {
             fixed.objects[day + key] = nil
             fixed.lines[RawFixture.firstDate]?.removeAll { $0.object == day + key }
+            fixed.corrupt[RawFixture.firstDate]?.removeAll { $0 == day + key }
             try FileManager.default.removeItem(at: URL(fileURLWithPath: source).appendingPathComponent(day + key))
         }
         let result = try run(["--date", RawFixture.firstDate, "--compression", "snappy"])

@@ -21,6 +21,8 @@ struct RawFixture {
     var objects: [String: [UInt8]] = [:]
     /// Every non-blank input line, per date.
     var lines: [String: [Line]] = [:]
+    /// Objects that cannot be decoded at all, per date: one reject each.
+    var corrupt: [String: [String]] = [:]
 
     static let sample: [String] = {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -33,7 +35,8 @@ struct RawFixture {
     static func retitled(_ row: Int, _ title: String) -> String {
         var object = try! JSONSerialization.jsonObject(with: Data(sample[row].utf8)) as! [String: Any]
         object["title"] = title
-        return String(decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        return String(
+            decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
     }
 
     static func uniqueID(_ row: Int) -> String {
@@ -68,6 +71,8 @@ struct RawFixture {
             withJSONObject: JSONSerialization.jsonObject(with: Data(sample[70].utf8)), options: [.prettyPrinted])
         fixture.addSingle(day + "single-70.json", String(decoding: pretty, as: UTF8.self))
         fixture.addSingle(day + "single-broken.json", "{\"index\": ")
+        fixture.objects[day + "\(topic)+2+00000000000000000000.jsonl.gz"] = Array("this is not gzip\n".utf8)
+        fixture.corrupt[firstDate, default: []].append(day + "\(topic)+2+00000000000000000000.jsonl.gz")
         fixture.objects[day + "README.txt"] = Array("not an input object\n".utf8)
         try fixture.addLines(
             "dt=\(secondDate)/\(topic)+0+00000000000000000100.jsonl", Array(sample[80..<90]), firstOffset: 100)
@@ -112,6 +117,10 @@ struct RawFixture {
         var rejects: [Line]
         var duplicates: Int
         var cleaning: CleaningCounts
+        var corruptObjects: [String]
+
+        /// Rejected lines plus one reject per undecodable object.
+        var rejectCount: Int { rejects.count + corruptObjects.count }
     }
 
     /// What pin-batch must produce for `date`: valid lines in input order (objects by key), one per
@@ -142,6 +151,6 @@ struct RawFixture {
         let rows = valid.indices.filter { winner[valid[$0].pin.uniqueID] == $0 }.map { cleaner.clean(valid[$0].pin) }
         return Expected(
             rows: rows, rowsIn: ordered.count, rejects: rejects, duplicates: valid.count - rows.count,
-            cleaning: cleaner.counts)
+            cleaning: cleaner.counts, corruptObjects: corrupt[date] ?? [])
     }
 }
