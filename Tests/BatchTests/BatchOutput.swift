@@ -69,6 +69,14 @@ struct BatchOutput {
         return try BatchTool.parquetRows(paths, reader: reader).map(Cell.row(json:))
     }
 
+    /// Per part: the row counts of its row groups and its compression codec, as pyarrow sees them.
+    func rowGroups(_ date: String) throws -> [(rows: [Int], codec: String)] {
+        let paths = parts(date).map { folder(date).appendingPathComponent($0).path }
+        return try BatchTool.parquetRows(paths, reader: "groups").map {
+            (($0.first as? [Int]) ?? [], ($0.last as? String) ?? "")
+        }
+    }
+
     func report(_ date: String) throws -> [String: Any] {
         let data = try Data(contentsOf: folder(date).appendingPathComponent("_REPORT.json"))
         return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]

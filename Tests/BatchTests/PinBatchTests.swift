@@ -48,6 +48,12 @@ import Testing
             output.parts(date) == [
                 "part-00000.parquet", "part-00001.parquet", "part-00002.parquet", "part-00003.parquet",
             ])
+        let groups = try output.rowGroups(date)
+        // 25 rows a part, 7 rows a row group.
+        let partSizes = stride(from: 0, to: wanted.count, by: 25).map { min(25, wanted.count - $0) }
+        #expect(
+            groups.map(\.rows) == partSizes.map { size in stride(from: 0, to: size, by: 7).map { min(7, size - $0) } })
+        #expect(groups.allSatisfy { $0.codec == "ZSTD" })
         #expect(output.hasSuccess(date))
         let report = try output.report(date)
         #expect(report["rows_in"] as? Int == expected.rowsIn)
@@ -118,6 +124,7 @@ import Testing
         }
         let result = try run(["--date", RawFixture.firstDate, "--compression", "snappy"])
         #expect(result.status == 0, "\(result.stderr)")
+        #expect(try output.rowGroups(RawFixture.firstDate).allSatisfy { $0.codec == "SNAPPY" })
         let newParts = output.parts(RawFixture.firstDate)
         #expect(!newParts.isEmpty)
         #expect(Set(newParts).isDisjoint(with: oldParts))
@@ -127,6 +134,15 @@ import Testing
         #expect(try output.rejects(RawFixture.firstDate).isEmpty)
         #expect(output.hasSuccess(RawFixture.firstDate))
         #expect(try output.snapshot(RawFixture.secondDate) == untouched)
+    }
+
+    @Test func aDateWithoutInputCompletesEmpty() throws {
+        let result = try run(["--date", "2024-01-05"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(output.hasSuccess("2024-01-05"))
+        #expect(output.parts("2024-01-05").isEmpty)
+        #expect(try output.report("2024-01-05")["rows_out"] as? Int == 0)
+        #expect(result.stderr.contains("no input objects"))
     }
 
     @Test func usageErrorsExit64() throws {
