@@ -51,6 +51,7 @@ struct DateBatch {
         for (number, object) in objects.enumerated() {
             progress("pass 1/2: object \(number + 1)/\(objects.count)")
             try await forEachLine(of: object, rejects: rejects) { line, bytes in
+                try ShutdownSignal.check()
                 sequence += 1
                 report.rowsIn += 1
                 do throws(RecordError) {
@@ -78,19 +79,28 @@ struct DateBatch {
         var cleaner = PinCleaner()
         var newKeys: [String] = []
         sequence = 0
-        for (number, object) in objects.enumerated() {
-            progress("pass 2/2: object \(number + 1)/\(objects.count)")
-            try await forEachLine(of: object, rejects: nil) { line, bytes in
-                sequence += 1
-                guard let pin = try? RawPin(parsing: bytes),
-                    deduplicator.isWinner(pin.uniqueID, at: position(object, line, sequence))
-                else { return }
-                try parts.write(cleaner.clean(pin))
+        do {
+            for (number, object) in objects.enumerated() {
+                progress("pass 2/2: object \(number + 1)/\(objects.count)")
+                try await forEachLine(of: object, rejects: nil) { line, bytes in
+                    try ShutdownSignal.check()
+                    sequence += 1
+                    guard let pin = try? RawPin(parsing: bytes),
+                        deduplicator.isWinner(pin.uniqueID, at: position(object, line, sequence))
+                    else { return }
+                    try parts.write(cleaner.clean(pin))
+                }
+                try await upload(parts.takeFinishedParts(), into: &report, keys: &newKeys)
             }
-            newKeys += try await upload(parts.takeFinishedParts(), into: &report)
+            try parts.close()
+            try await upload(parts.takeFinishedParts(), into: &report, keys: &newKeys)
+            try ShutdownSignal.check()
+        } catch {
+            // The old parts are still complete: take away the new ones rather than leave a mix.
+            clearProgress()
+            try? await dest.store.delete(keys: newKeys)
+            throw error
         }
-        try parts.close()
-        newKeys += try await upload(parts.takeFinishedParts(), into: &report)
         report.rowsOut = parts.rows
         report.cleaning = cleaner.counts
         clearProgress()
@@ -123,6 +133,8 @@ struct DateBatch {
             throw error
         } catch let error as BatchError {
             throw error
+        } catch let error as ShutdownSignal.Interrupted {
+            throw error
         } catch {
             guard let rejects else { return }
             log.warning("\(source.store.describe(object.key)): \(error)")
@@ -135,8 +147,9 @@ struct DateBatch {
         InputPosition(offset: object.firstOffset.map { $0 + Int64(line - 1) }, sequence: sequence)
     }
 
-    private func upload(_ finished: [ParquetPartWriter.Part], into report: inout BatchReport) async throws -> [String] {
-        var keys: [String] = []
+    private func upload(
+        _ finished: [ParquetPartWriter.Part], into report: inout BatchReport, keys: inout [String]
+    ) async throws {
         for part in finished {
             let key = dest.prefix + folder + part.name
             try await dest.store.put(key, contentsOfFile: part.path)
@@ -145,7 +158,6 @@ struct DateBatch {
             report.parts.append(part.name)
             for (column, count) in part.summary.nullCounts { report.nulls[column, default: 0] += count }
         }
-        return keys
     }
 
     /// The NNNNN of a `…/part-NNNNN.parquet` key.

@@ -17,6 +17,8 @@ struct PinBatch: AsyncParsableCommand {
             not valid records go to <dest>/_rejected/dt=YYYY-MM-DD/rejects.ndjson. Re-running a date replaces that \
             date's output only. See docs/pin-batch.md.
 
+            SIGINT/SIGTERM stop the run cleanly (exit 0): the date in progress keeps its previous parts.
+
             Exit status: 0 ok, 64 usage, 65 some lines rejected (unless --allow-rejects), 69 store unavailable, \
             74 I/O error.
             """
@@ -58,6 +60,7 @@ struct PinBatch: AsyncParsableCommand {
 
     func run() async throws {
         let logger = log.makeLogger(tool: "pin-batch")
+        ShutdownSignal.install()
         var rejected = 0
         do {
             let input = try ObjectStores.open(location: source)
@@ -80,6 +83,9 @@ struct PinBatch: AsyncParsableCommand {
                 rejected += report.rejects
                 StandardStream.writeOutput(report.summary + "\n")
             }
+        } catch is ShutdownSignal.Interrupted {
+            logger.warning("stopped by a signal; the date being processed keeps its previous parts, without _SUCCESS")
+            return
         } catch {
             let failure = BatchError.from(error)
             logger.error(failure.description)

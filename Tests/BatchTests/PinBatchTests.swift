@@ -3,7 +3,7 @@ import PinCore
 import Testing
 
 /// Runs the built pin-batch on local-directory fixtures.
-@Suite struct PinBatchTests {
+@Suite final class PinBatchTests {
     let fixture: RawFixture
     let work: URL
     let source: String
@@ -15,6 +15,10 @@ import Testing
         try fixture.write(to: work.appendingPathComponent("raw"))
         source = work.appendingPathComponent("raw").appendingPathComponent(RawFixture.topic).path
         output = BatchOutput(root: work.appendingPathComponent("clean"))
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: work)
     }
 
     private func run(_ arguments: [String]) throws -> BatchTool.Result {
