@@ -1,4 +1,5 @@
 import Foundation
+import PinCompression
 import PinCore
 import PinObjectStore
 import PinParquet
@@ -129,13 +130,7 @@ struct DateBatch {
     ) async throws {
         do {
             try await ObjectLineReader(store: source.store).forEachLine(of: object, body)
-        } catch let error as ObjectStoreError {
-            throw error
-        } catch let error as BatchError {
-            throw error
-        } catch let error as ShutdownSignal.Interrupted {
-            throw error
-        } catch {
+        } catch let error where error is CompressionError || error is LineSplitter.LineTooLong {
             guard let rejects else { return }
             log.warning("\(source.store.describe(object.key)): \(error)")
             try rejects.add(
