@@ -87,5 +87,11 @@ let package = Package(
         ),
         .testTarget(
             name: "StreamToPostgresTests", dependencies: ["PinCore", "PinKafka", "PinPostgres"], swiftSettings: strict),
+        .testTarget(
+            name: "BatchTests",
+            dependencies: ["PinCore", "PinCompression", "PinObjectStore"],
+            exclude: ["read_parquet.py"],
+            swiftSettings: strict
+        ),
     ]
 )
