@@ -140,7 +140,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(300))
         download.cancel()
         await #expect(throws: CancellationError.self) { _ = try await download.value }
-        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(Date().timeIntervalSince(start) < 20)
 
         var configuration = store.configuration
         configuration.retry = RetryPolicy(maxAttempts: 5, initialDelay: 60, maxDelay: 60)
@@ -150,7 +150,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(300))
         retrying.cancel()
         await #expect(throws: CancellationError.self) { _ = try await retrying.value }
-        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(Date().timeIntervalSince(start) < 20)
         #expect(try await Self.requests(store, "slowdown-100/b.json") == 1)
     }
 

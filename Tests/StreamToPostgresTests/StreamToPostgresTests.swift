@@ -197,7 +197,7 @@ import Testing
         let sink = try fixture.start(["--max-wait", "5000"])
         let db = try fixture.connect()
         // Wait until the sink has joined and read, then stop it well before --max-wait would commit.
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + .seconds(180)
         while !sink.stderr.contains("assigned"), ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -219,7 +219,7 @@ import Testing
         try fixture.produce(ids.enumerated().map { ($1, pinJSON($1, index: Int64($0), title: "pair")) })
         let ends = try fixture.endOffsets()
         let db = try fixture.connect()
-        let deadline = ContinuousClock.now + .seconds(90)
+        let deadline = ContinuousClock.now + .seconds(240)
         // The tool creates the tables once it runs.
         while (try? fixture.storedOffsets(db)) != ends, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(200))
@@ -244,7 +244,7 @@ import Testing
         try fixture.produce(Array(messages[0..<10]))
         let sink = try fixture.start()
         let db = try fixture.connect()
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + .seconds(240)
         // The tool creates the tables once it runs.
         while (try? fixture.storedOffsets(db))?[0] != 10, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(100))
