@@ -1,18 +1,187 @@
 import ArgumentParser
 import PinCore
+import PinKafka
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct PinProduce: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pin-produce",
         abstract: "Publish NDJSON Pinterest records from files or stdin to Kafka.",
-        discussion: "Not built yet: this tool prints its help and exits 64 (usage) until its issue lands."
+        discussion: """
+            Each non-blank line is validated as a raw pin and published as compact JSON with key \
+            unique_id (--raw: sent unchanged, keyed by unique_id when it has one). Invalid lines are \
+            reported as FILE:LINE: reason on stderr and copied verbatim to --reject-file. The tool \
+            waits for every delivery report. Exit status: 0 all delivered, 65 some lines rejected, \
+            69 some deliveries failed or the brokers are unreachable, 74 an input could not be read. \
+            SIGINT/SIGTERM stop reading; what was read is still delivered.
+            """
     )
 
+    @Argument(help: "NDJSON files; '-' or none reads stdin.")
+    var files: [String] = []
+
+    @Flag(help: "Send lines unchanged, without validation.")
+    var raw = false
+
+    @Option(help: ArgumentHelp("Copy rejected lines here, verbatim.", valueName: "path"))
+    var rejectFile: String?
+
+    @Option(help: "Seconds librdkafka keeps retrying a message before its delivery fails (message.timeout.ms).")
+    var timeout: Double = 60
+
+    @Option(help: ArgumentHelp("A librdkafka properties file (key=value lines); -X wins over it.", valueName: "path"))
+    var propertiesFile: String?
+
+    @OptionGroup var kafka: KafkaOptions
     @OptionGroup var log: LogOptions
 
+    func validate() throws {
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+    }
+
     func run() throws {
-        log.makeLogger(tool: "pin-produce").error("pin-produce is not built yet")
-        throw ExitStatus.usage
+        let logger = log.makeLogger(tool: "pin-produce")
+        var configuration = KafkaProducerConfiguration(bootstrapServers: kafka.resolvedBrokers)
+        configuration.messageTimeoutMilliseconds = Int(timeout * 1000)
+        configuration.logHandler = { level, facility, message in
+            logger.log(LogLevel(level), "kafka \(facility): \(message)")
+        }
+        do {
+            if let propertiesFile { configuration.properties = try KafkaProperties.load(path: propertiesFile) }
+            for (key, value) in try kafka.parsedProperties() { configuration.properties[key] = value }
+        } catch {
+            logger.error("\(error)")
+            throw ExitStatus.usage
+        }
+        let topic = kafka.resolvedTopic
+        let shownFailures = Atomic<Int>(0)
+        let publisher: LinePublisher
+        do {
+            publisher = try LinePublisher(configuration: configuration, topic: topic) { location, error in
+                let shown = shownFailures.add(1, ordering: .relaxed).newValue
+                if shown <= 100 {
+                    StandardStream.writeError("\(location): delivery failed: \(error)\n")
+                } else if shown == 101 {
+                    StandardStream.writeError("further delivery failures are counted but not shown\n")
+                }
+            }
+            try publisher.producer.checkConnection(timeout: .seconds(min(10, timeout)))
+        } catch where error.code == .invalidArgument {
+            logger.error("\(error)")
+            throw ExitStatus.usage
+        } catch {
+            logger.error("cannot reach Kafka at \(configuration.bootstrapServers): \(error)")
+            throw ExitStatus.unavailable
+        }
+
+        var rejects: RejectFile?
+        if let rejectFile {
+            do { rejects = try RejectFile(path: rejectFile) } catch {
+                logger.error("\(error)")
+                throw ExitStatus.ioError
+            }
+        }
+        ShutdownSignal.install()
+        let progress = Progress(enabled: StandardStream.errorIsTerminal)
+        let started = ContinuousClock.now
+        var inputError: (any Error)?
+        let inputs = files.isEmpty ? ["-"] : files
+        reading: for input in inputs {
+            let fd = input == "-" ? 0 : open(input, O_RDONLY)
+            if fd < 0 {
+                inputError = SystemError(operation: "open \(input)", errno: errno)
+                break
+            }
+            defer { if fd != 0 { close(fd) } }
+            publisher.beginInput(input)
+            var reader = LineReader(source: InterruptibleSource(fileDescriptor: fd, name: input), bufferSize: 4 << 20)
+            do {
+                try reader.forEachLine { number, line in
+                    let message: LinePublisher.Message = raw ? LinePublisher.rawMessage(line) : Self.validated(line)
+                    if let reason = try publisher.publish(line, number: number, as: message) {
+                        StandardStream.writeError("\(input):\(number): \(reason)\n")
+                        try rejects?.append(line)
+                    }
+                    if number & 0xFFF == 0 {
+                        if ShutdownSignal.requested { throw Interrupted() }
+                        progress.update(publisher.totals)
+                    }
+                }
+            } catch is Interrupted {
+                break reading
+            } catch {
+                inputError = error
+                break reading
+            }
+            if ShutdownSignal.requested { break }
+        }
+        if ShutdownSignal.requested { logger.info("stopping: delivering what was read") }
+
+        // Wait for every delivery report (bounded by message.timeout.ms); a second signal abandons them.
+        var abandoned = 0
+        while publisher.totals.pending > 0 {
+            if ShutdownSignal.count >= 2 {
+                abandoned = publisher.totals.pending
+                break
+            }
+            try? publisher.producer.flush(timeout: .milliseconds(250))
+            progress.update(publisher.totals)
+        }
+        progress.finish()
+        do { try rejects?.close() } catch { inputError = inputError ?? error }
+
+        let totals = publisher.totals
+        let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18
+            + Double((ContinuousClock.now - started).components.seconds)
+        let rate = seconds > 0 ? Double(totals.delivered) / seconds : 0
+        logger.info(
+            "\(totals.delivered) records published, \(totals.rejected) rejected, \(totals.failed + abandoned) failed "
+                + "in \(String(format2: seconds)) s (\(Int(rate)) records/s)",
+            [("records", "\(totals.delivered)"), ("rejected", "\(totals.rejected)"), ("failed", "\(totals.failed + abandoned)"),
+             ("seconds", String(format2: seconds)), ("records_per_s", "\(Int(rate))")]
+        )
+        if abandoned > 0 { logger.error("abandoned \(abandoned) messages without a delivery report") }
+        if let inputError {
+            logger.error("\(inputError)")
+            throw ExitStatus.ioError
+        }
+        if totals.failed + abandoned > 0 { throw ExitStatus.unavailable }
+        if totals.rejected > 0 { throw ExitStatus.dataError }
+    }
+
+    static func validated(_ line: UnsafeBufferPointer<UInt8>) -> LinePublisher.Message {
+        do {
+            let pin = try RawPin(parsing: line)
+            return .bytes(key: Array(pin.uniqueID.utf8), value: pin.jsonBytes())
+        } catch {
+            return .rejected(reason: error.description)
+        }
+    }
+}
+
+private struct Interrupted: Error {}
+
+extension LogLevel {
+    init(_ level: KafkaLogLevel) {
+        switch level {
+        case .debug: self = .debug
+        case .info: self = .info
+        case .warning: self = .warning
+        case .error: self = .error
+        }
+    }
+}
+
+extension String {
+    /// Two decimals, without Foundation.
+    init(format2 value: Double) {
+        let hundredths = Int((value * 100).rounded())
+        let fraction = hundredths % 100
+        self = "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 }

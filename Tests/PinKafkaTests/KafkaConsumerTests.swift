@@ -1,0 +1,121 @@
+import PinKafka
+import Testing
+
+@Suite struct KafkaConsumerTests {
+    /// A mock cluster with one topic holding `count` messages value-0…value-(count-1) in partition 0.
+    private func clusterWithMessages(_ count: Int, partitions: Int = 1) async throws -> (KafkaMockCluster, String) {
+        let cluster = try KafkaMockCluster()
+        let topic = uniqueName("consume")
+        try cluster.createTopic(topic, partitions: partitions)
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers))
+        for index in 0..<count {
+            try producer.produce(
+                topic: topic, partition: Int32(index % partitions), key: bytes("k\(index)"), value: bytes("value-\(index)"),
+                headers: [KafkaHeader(key: "n", value: bytes(String(index)))]
+            )
+        }
+        try producer.flush(timeout: .seconds(10))
+        #expect(producer.deliveryCounts.delivered == count)
+        return (cluster, topic)
+    }
+
+    private func configuration(_ cluster: KafkaMockCluster, group: String) -> KafkaConsumerConfiguration {
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: group)
+        configuration.sessionTimeoutMilliseconds = 6_000
+        return configuration
+    }
+
+    @Test func consumesMessagesWithKeysHeadersAndTimestamps() async throws {
+        let (cluster, topic) = try await clusterWithMessages(10)
+        let consumer = try KafkaConsumer(configuration: configuration(cluster, group: uniqueName("g")))
+        try consumer.subscribe(topics: [topic])
+        let messages = try consume(consumer, count: 10)
+        #expect(messages.map(\.offset) == Array(0..<10))
+        #expect(messages.map { text($0.value) } == (0..<10).map { "value-\($0)" })
+        #expect(messages.first?.key == bytes("k0"))
+        #expect(messages.first?.headers == [KafkaHeader(key: "n", value: bytes("0"))])
+        #expect(messages.first?.timestamp != nil)
+        #expect(messages.first?.topicPartition == TopicPartition(topic: topic, partition: 0))
+        try consumer.close()
+    }
+
+    @Test func committedOffsetIsWhereTheGroupResumes() async throws {
+        let (cluster, topic) = try await clusterWithMessages(10)
+        let group = uniqueName("g")
+        let partition = TopicPartition(topic: topic, partition: 0)
+        do {
+            let consumer = try KafkaConsumer(configuration: configuration(cluster, group: group))
+            try consumer.subscribe(topics: [topic])
+            let messages = try consume(consumer, count: 10)
+            #expect(messages.count == 10)
+            // Processed only the first four: commit the next offset to read.
+            try consumer.commit([partition: messages[3].nextOffset])
+            #expect(try consumer.committed([partition]) == [partition: 4])
+            try consumer.close()
+        }
+        let again = try KafkaConsumer(configuration: configuration(cluster, group: group))
+        try again.subscribe(topics: [topic])
+        let rest = try consume(again, count: 6)
+        #expect(rest.map(\.offset) == Array(4..<10))
+        try again.close()
+    }
+
+    @Test func assignHookChoosesStartOffsetsAndRevokeHookCommitsBeforeLeaving() async throws {
+        let (cluster, topic) = try await clusterWithMessages(10)
+        let group = uniqueName("g")
+        let partition = TopicPartition(topic: topic, partition: 0)
+        let listener = RecordingListener(startOffsets: [partition: 7], commitOnRevoke: [partition: 9])
+        let consumer = try KafkaConsumer(configuration: configuration(cluster, group: group))
+        try consumer.subscribe(topics: [topic], listener: listener)
+        let messages = try consume(consumer, count: 3)
+        #expect(messages.map(\.offset) == [7, 8, 9])
+        #expect(listener.assigned == [[partition]])
+        #expect(try consumer.assignment() == [partition])
+        try consumer.close()
+        #expect(listener.revoked == [[partition]])
+
+        let next = try KafkaConsumer(configuration: configuration(cluster, group: group))
+        #expect(try next.committed([partition]) == [partition: 9])
+        try next.subscribe(topics: [topic])
+        #expect(try consume(next, count: 1).map(\.offset) == [9])
+        try next.close()
+    }
+
+    @Test func cooperativeRebalancingAssignsIncrementally() async throws {
+        let (cluster, topic) = try await clusterWithMessages(6, partitions: 2)
+        var settings = configuration(cluster, group: uniqueName("g"))
+        settings.assignmentStrategy = "cooperative-sticky"
+        let listener = RecordingListener()
+        let consumer = try KafkaConsumer(configuration: settings)
+        try consumer.subscribe(topics: [topic], listener: listener)
+        let messages = try consume(consumer, count: 6)
+        #expect(messages.count == 6)
+        #expect(Set(listener.assigned.flatMap { $0 }.map(\.partition)) == [0, 1])
+        try consumer.close()
+        #expect(Set(listener.revoked.flatMap { $0 }.map(\.partition)) == [0, 1])
+    }
+
+    @Test func seekRewindsAnAssignedPartition() async throws {
+        let (cluster, topic) = try await clusterWithMessages(5)
+        let consumer = try KafkaConsumer(configuration: configuration(cluster, group: uniqueName("g")))
+        try consumer.subscribe(topics: [topic])
+        #expect(try consume(consumer, count: 5).count == 5)
+        try consumer.seek(TopicPartition(topic: topic, partition: 0), to: 2)
+        #expect(try consume(consumer, count: 3).map(\.offset) == [2, 3, 4])
+        #expect(try consumer.watermarks(topic: topic, partition: 0) == KafkaWatermarks(low: 0, high: 5))
+        try consumer.close()
+    }
+
+    @Test func messagesSequenceYieldsInOrder() async throws {
+        let (cluster, topic) = try await clusterWithMessages(20)
+        let consumer = try KafkaConsumer(configuration: configuration(cluster, group: uniqueName("g")))
+        try consumer.subscribe(topics: [topic])
+        var offsets: [Int64] = []
+        for try await message in consumer.messages() {
+            offsets.append(message.offset)
+            if offsets.count == 20 { break }
+        }
+        #expect(offsets == Array(0..<20))
+        try consumer.close()
+    }
+}

@@ -1,0 +1,101 @@
+import PinKafka
+import Synchronization
+import Testing
+
+@Suite struct KafkaProducerTests {
+    @Test func sendReturnsDeliveryReportWithIncreasingOffsets() async throws {
+        let cluster = try KafkaMockCluster()
+        let topic = uniqueName("send")
+        try cluster.createTopic(topic, partitions: 1)
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers))
+        let first = try await producer.send(topic: topic, key: bytes("k1"), value: bytes("v1"))
+        let second = try await producer.send(topic: topic, key: nil, value: bytes("v2"), headers: [KafkaHeader(key: "h", value: bytes("x"))])
+        #expect(first.topic == topic)
+        #expect(first.partition == 0)
+        #expect(first.offset == 0)
+        #expect(second.offset == 1)
+        let marks = try producer.watermarks(topic: topic, partition: 0)
+        #expect(marks.high == 2)
+    }
+
+    @Test func bulkProduceCountsEveryDeliveryAndFlushes() throws {
+        let cluster = try KafkaMockCluster()
+        let topic = uniqueName("bulk")
+        try cluster.createTopic(topic, partitions: 3)
+        var configuration = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
+        // A small queue forces the queue-full path: enqueueing must wait and retry, not fail.
+        configuration.properties["queue.buffering.max.messages"] = "100"
+        let producer = try KafkaProducer(configuration: configuration)
+        for index in 0..<5_000 {
+            try producer.produce(topic: topic, key: bytes("key-\(index)"), value: bytes("value-\(index)"))
+        }
+        try producer.flush(timeout: .seconds(30))
+        let counts = producer.deliveryCounts
+        #expect(counts.enqueued == 5_000)
+        #expect(counts.delivered == 5_000)
+        #expect(counts.failed == 0)
+        #expect(counts.pending == 0)
+        #expect(try producer.partitions(topic: topic) == [0, 1, 2])
+        let total = try (0..<3).map { try producer.watermarks(topic: topic, partition: Int32($0)).high }.reduce(0, +)
+        #expect(total == 5_000)
+    }
+
+    @Test func oversizeMessageIsRefusedWithClearError() async throws {
+        let cluster = try KafkaMockCluster()
+        var configuration = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
+        configuration.properties["message.max.bytes"] = "2000"
+        let producer = try KafkaProducer(configuration: configuration)
+        let big = [UInt8](repeating: 65, count: 5_000)
+        let error = #expect(throws: KafkaError.self) {
+            try producer.produce(topic: uniqueName("big"), key: nil, value: big)
+        }
+        #expect(error?.code == .messageSizeTooLarge)
+        #expect(error?.message.contains("message.max.bytes (2000)") == true)
+        await #expect(throws: KafkaError.self) {
+            _ = try await producer.send(topic: uniqueName("big"), key: nil, value: big)
+        }
+        #expect(producer.deliveryCounts.enqueued == 0)
+    }
+
+    @Test func unreachableBrokerFailsDeliveryWithBrokerError() async throws {
+        var configuration = KafkaProducerConfiguration(bootstrapServers: "127.0.0.1:1")
+        configuration.messageTimeoutMilliseconds = 1_500
+        let logged = Mutex<[String]>([])
+        configuration.logHandler = { level, facility, _ in
+            if level == .error { logged.withLock { $0.append(facility) } }
+        }
+        let failures = FailureLog()
+        let producer = try KafkaProducer(configuration: configuration) { tag, error in failures.append(tag, error) }
+        let error = await #expect(throws: KafkaError.self) {
+            _ = try await producer.send(topic: "nowhere", key: nil, value: bytes("x"))
+        }
+        #expect(error?.code == .messageTimedOut)
+        #expect(error?.message.contains("last broker error") == true)
+        try producer.produce(topic: "nowhere", key: nil, value: bytes("y"), tag: 42)
+        try producer.flush(timeout: .seconds(10))
+        #expect(producer.deliveryCounts.failed == 1)
+        #expect(failures.tags == [42])
+        #expect(throws: KafkaError.self) { try producer.partitions(topic: "nowhere", timeout: .milliseconds(500)) }
+        let refused = #expect(throws: KafkaError.self) { try producer.checkConnection(timeout: .seconds(1)) }
+        #expect(refused?.message.contains("Connection refused") == true)
+        // librdkafka's own log lines reach the handler instead of stderr.
+        #expect(logged.withLock { $0.contains("FAIL") })
+    }
+
+    @Test func invalidPropertyIsAConfigurationError() {
+        var configuration = KafkaProducerConfiguration(bootstrapServers: "127.0.0.1:1")
+        configuration.properties["no.such.property"] = "1"
+        let error = #expect(throws: KafkaError.self) { try KafkaProducer(configuration: configuration) }
+        #expect(error?.message.contains("no.such.property") == true)
+
+        // A malformed -X pair naming a secret must not echo it.
+        let secretError = #expect(throws: KafkaError.self) { try KafkaProperties.parse(pair: "sasl.password:hunter2") }
+        #expect(secretError?.description.contains("hunter2") == false)
+    }
+}
+
+final class FailureLog: Sendable {
+    private let entries = Mutex<[(UInt, KafkaError)]>([])
+    func append(_ tag: UInt, _ error: KafkaError) { entries.withLock { $0.append((tag, error)) } }
+    var tags: [UInt] { entries.withLock { $0.map(\.0) } }
+}
