@@ -41,13 +41,14 @@ let package = Package(
         .target(name: "PinPostgres", dependencies: ["CLibPQ"], swiftSettings: strict),
         .target(name: "PinCompression", dependencies: ["CZlib", "CZstd", "CSnappy"], swiftSettings: strict),
         .target(name: "PinParquet", dependencies: ["PinCompression"], swiftSettings: strict),
+        .target(name: "PinArchive", dependencies: ["PinCore", "PinKafka", "PinObjectStore"], swiftSettings: strict),
 
         // Thin commands.
         .executableTarget(name: "pin-api", dependencies: ["PinCore", "PinKafka"], swiftSettings: strict),
         .executableTarget(name: "pin-produce", dependencies: ["PinCore", "PinKafka"], swiftSettings: strict),
         .executableTarget(
             name: "pin-consume-s3",
-            dependencies: ["PinCore", "PinKafka", "PinObjectStore", "PinCompression"],
+            dependencies: ["PinCore", "PinKafka", "PinObjectStore", "PinCompression", "PinArchive"],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -66,5 +67,8 @@ let package = Package(
         .testTarget(
             name: "PinObjectStoreTests", dependencies: ["PinObjectStore"],
             exclude: ["sign_with_botocore.py", "fake_s3_server.py"], swiftSettings: strict),
+        .testTarget(name: "PinArchiveTests", dependencies: ["PinArchive", "PinObjectStore"], swiftSettings: strict),
+        .testTarget(
+            name: "ArchiveToS3Tests", dependencies: ["PinArchive", "PinKafka", "PinObjectStore"], swiftSettings: strict),
     ]
 )
