@@ -56,7 +56,10 @@ public final class ArchiveConsumer: @unchecked Sendable {
                 try flushAged()
             }
             if once {
-                if !nextOffsets.isEmpty && reachedTargets { break }
+                if !nextOffsets.isEmpty && reachedTargets {
+                    logger.info("reached the end offsets of \(nextOffsets.keys.sorted().map { "\(topic)[\($0)]" }.joined(separator: ", "))")
+                    break
+                }
                 if nextOffsets.isEmpty && clock.now - started > .seconds(60) {
                     logger.warning("no partition of \(topic) was assigned within 60 s; nothing to do")
                     break
