@@ -13,13 +13,11 @@ public final class ArchiveConsumer: @unchecked Sendable {
     private let store: any ObjectStore
     private let prefix: String
     private let topic: String
-    private let policy: FlushPolicy
     private let once: Bool
     private let logger: StderrLogger
     private let clock = ContinuousClock()
 
-    private var buffers: [Int32: PartitionBuffer] = [:]
-    private var bufferedBytes = 0
+    private var buffers: ArchiveBuffers
     /// The next offset to archive per assigned partition.
     private var nextOffsets: [Int32: Int64] = [:]
     /// `--once`: the high watermark seen when the partition was assigned.
@@ -35,9 +33,9 @@ public final class ArchiveConsumer: @unchecked Sendable {
         self.store = store
         self.prefix = prefix
         self.topic = topic
-        self.policy = policy
         self.once = once
         self.logger = logger
+        buffers = ArchiveBuffers(topic: topic, policy: policy)
     }
 
     /// Consumes until `shouldStop` returns true (checked between polls) or, with `once`, until
@@ -112,52 +110,41 @@ public final class ArchiveConsumer: @unchecked Sendable {
             return  // not ours any more, or already archived
         }
         let date = ArchiveObjectName.date(milliseconds: message.timestamp ?? Self.nowMilliseconds())
-        // Cut on a new date, and on an offset gap so that an object's offsets are always
-        // first..first+lines-1 (which recovery relies on).
-        if let buffer = buffers[partition], buffer.date != date || buffer.lastOffset + 1 != message.offset {
-            try flush(partition)
-        }
-        var buffer = buffers.removeValue(forKey: partition)
-            ?? PartitionBuffer(firstOffset: message.offset, date: date, startedAt: clock.now)
-        let before = buffer.bytes.count
-        if buffer.append(offset: message.offset, value: message.value) { statistics.valuesWithNewlines += 1 }
+        let (runs, hadNewline) = buffers.add(
+            partition: partition, offset: message.offset, value: message.value, date: date, now: clock.now)
+        if hadNewline { statistics.valuesWithNewlines += 1 }
         if (try? JSONParser.parse(message.value)) == nil { statistics.invalidValues += 1 }
-        bufferedBytes += buffer.bytes.count - before
-        buffers[partition] = buffer
         nextOffsets[partition] = message.offset + 1
         statistics.records += 1
-        if buffer.count >= policy.maxRecords || buffer.bytes.count >= policy.maxBytes { try flush(partition) }
-        while bufferedBytes > policy.maxBufferBytes,
-            let largest = buffers.max(by: { $0.value.bytes.count < $1.value.bytes.count })?.key
-        {
-            try flush(largest)
-        }
+        try store(runs)
     }
 
     private func flushAged() throws {
-        let now = clock.now
-        for (partition, buffer) in buffers where now - buffer.startedAt >= policy.maxAge { try flush(partition) }
+        try store(buffers.sealAged(now: clock.now))
     }
 
     private func flushAll() throws {
-        for partition in buffers.keys.sorted() { try flush(partition) }
+        try store(buffers.sealAll())
     }
 
-    /// Stores the partition's run as one object, then commits the offset after it.
     private func flush(_ partition: Int32) throws {
-        guard let buffer = buffers.removeValue(forKey: partition) else { return }
-        bufferedBytes -= buffer.bytes.count
-        let name = ArchiveObjectName(topic: topic, partition: partition, firstOffset: buffer.firstOffset, date: buffer.date)
-        let key = name.key(prefix: prefix)
-        let store = self.store
-        let bytes = buffer.bytes
-        try BlockingBridge.wait { try await store.put(key, bytes: bytes) }
-        statistics.objects += 1
-        statistics.bytes += bytes.count
-        try consumer.commit([TopicPartition(topic: topic, partition: partition): buffer.lastOffset + 1])
-        logger.debug(
-            "stored \(store.describe(key))",
-            [("records", String(buffer.count)), ("bytes", String(bytes.count)), ("next", String(buffer.lastOffset + 1))])
+        try store(buffers.seal(partition).map { [$0] } ?? [])
+    }
+
+    /// Stores each run as one object, then commits the offset after it.
+    private func store(_ runs: [SealedRun]) throws {
+        for run in runs {
+            let key = run.name.key(prefix: prefix)
+            let store = self.store
+            let bytes = run.bytes
+            try BlockingBridge.wait { try await store.put(key, bytes: bytes) }
+            statistics.objects += 1
+            statistics.bytes += bytes.count
+            try consumer.commit([TopicPartition(topic: topic, partition: run.name.partition): run.nextOffset])
+            logger.debug(
+                "stored \(store.describe(key))",
+                [("records", String(run.count)), ("bytes", String(bytes.count)), ("next", String(run.nextOffset))])
+        }
     }
 
     private static func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -205,8 +192,7 @@ public final class ArchiveConsumer: @unchecked Sendable {
         for member in partitions where member.topic == topic {
             if lost {
                 // Another member may own it already; writing now could overlap its objects.
-                if let dropped = buffers.removeValue(forKey: member.partition) {
-                    bufferedBytes -= dropped.bytes.count
+                if let dropped = buffers.seal(member.partition) {
                     logger.warning("\(member) was lost; dropped \(dropped.count) unflushed records (they will be consumed again)")
                 }
             } else {
