@@ -28,10 +28,12 @@ public struct ArchiveBuffers {
         var runs: [SealedRun] = []
         // Cut on a new date, and on an offset gap so that an object's offsets are always
         // first..first+lines-1 (which recovery relies on).
-        if let open = buffers[partition], open.date != date || open.lastOffset + 1 != offset, let run = seal(partition) {
+        if let open = buffers[partition], open.date != date || open.lastOffset + 1 != offset, let run = seal(partition)
+        {
             runs.append(run)
         }
-        var buffer = buffers.removeValue(forKey: partition) ?? PartitionBuffer(firstOffset: offset, date: date, startedAt: now)
+        var buffer =
+            buffers.removeValue(forKey: partition) ?? PartitionBuffer(firstOffset: offset, date: date, startedAt: now)
         let before = buffer.bytes.count
         let hadNewline = buffer.append(offset: offset, value: value)
         bufferedBytes += buffer.bytes.count - before
@@ -53,7 +55,8 @@ public struct ArchiveBuffers {
         guard let buffer = buffers.removeValue(forKey: partition) else { return nil }
         bufferedBytes -= buffer.bytes.count
         return SealedRun(
-            name: ArchiveObjectName(topic: topic, partition: partition, firstOffset: buffer.firstOffset, date: buffer.date),
+            name: ArchiveObjectName(
+                topic: topic, partition: partition, firstOffset: buffer.firstOffset, date: buffer.date),
             bytes: buffer.bytes, count: buffer.count, nextOffset: buffer.lastOffset + 1)
     }
 

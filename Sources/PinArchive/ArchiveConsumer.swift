@@ -55,7 +55,9 @@ public final class ArchiveConsumer: @unchecked Sendable {
             }
             if once {
                 if !nextOffsets.isEmpty && reachedTargets {
-                    logger.info("reached the end offsets of \(nextOffsets.keys.sorted().map { "\(topic)[\($0)]" }.joined(separator: ", "))")
+                    logger.info(
+                        "reached the end offsets of \(nextOffsets.keys.sorted().map { "\(topic)[\($0)]" }.joined(separator: ", "))"
+                    )
                     break
                 }
                 if nextOffsets.isEmpty && clock.now - started > .seconds(60) {
@@ -170,7 +172,9 @@ public final class ArchiveConsumer: @unchecked Sendable {
                     try consumer.commit([member: resume])
                     starts[member] = resume
                     start = resume
-                    logger.info("\(member): resuming at \(resume) after stored objects (committed \(committedOffset.map(String.init) ?? "none"))")
+                    logger.info(
+                        "\(member): resuming at \(resume) after stored objects (committed \(committedOffset.map(String.init) ?? "none"))"
+                    )
                 }
                 if once || start == nil {
                     let marks = try consumer.watermarks(topic: topic, partition: partition)
@@ -193,7 +197,8 @@ public final class ArchiveConsumer: @unchecked Sendable {
             if lost {
                 // Another member may own it already; writing now could overlap its objects.
                 if let dropped = buffers.seal(member.partition) {
-                    logger.warning("\(member) was lost; dropped \(dropped.count) unflushed records (they will be consumed again)")
+                    logger.warning(
+                        "\(member) was lost; dropped \(dropped.count) unflushed records (they will be consumed again)")
                 }
             } else {
                 do { try flush(member.partition) } catch { hookFailure = hookFailure ?? error }

@@ -38,10 +38,12 @@ public struct ArchiveObjectName: Sendable, Hashable {
         guard file.hasPrefix("\(topic)+"), file.hasSuffix(".jsonl") else { return nil }
         let middle = file.dropFirst(topic.count + 1).dropLast(6)
         let fields = middle.split(separator: "+", omittingEmptySubsequences: false)
-        guard fields.count == 2, fields[1].count == 20, let partition = Int32(fields[0]), let offset = Int64(fields[1]) else {
+        guard fields.count == 2, fields[1].count == 20, let partition = Int32(fields[0]), let offset = Int64(fields[1])
+        else {
             return nil
         }
-        self.init(topic: topic, partition: partition, firstOffset: offset, date: String(parts[parts.count - 2].dropFirst(3)))
+        self.init(
+            topic: topic, partition: partition, firstOffset: offset, date: String(parts[parts.count - 2].dropFirst(3)))
     }
 
     /// `YYYY-MM-DD` in UTC for a timestamp in milliseconds since the epoch.

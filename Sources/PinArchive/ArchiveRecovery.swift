@@ -21,7 +21,9 @@ public struct ArchiveRecovery: Sendable {
     public func objects(topic: String, partition: Int32) async throws -> [(name: ArchiveObjectName, key: String)] {
         try await store.list(prefix: ArchiveObjectName.topicFolder(prefix: prefix, topic: topic))
             .compactMap { info in
-                guard let name = ArchiveObjectName(key: info.key, topic: topic), name.partition == partition else { return nil }
+                guard let name = ArchiveObjectName(key: info.key, topic: topic), name.partition == partition else {
+                    return nil
+                }
                 return (name, info.key)
             }
             .sorted { $0.name.firstOffset < $1.name.firstOffset }
@@ -31,7 +33,10 @@ public struct ArchiveRecovery: Sendable {
     /// beyond it). `committed` nil means the group has no committed offset yet.
     public func resumeOffset(topic: String, partition: Int32, committed: Int64?) async throws -> Int64? {
         let floor = committed ?? 0
-        guard let newest = try await objects(topic: topic, partition: partition).last(where: { $0.name.firstOffset >= floor })
+        guard
+            let newest = try await objects(topic: topic, partition: partition).last(where: {
+                $0.name.firstOffset >= floor
+            })
         else { return nil }
         var lines: Int64 = 0
         try await store.get(newest.key) { chunk in

@@ -7,7 +7,8 @@ public struct FlushPolicy: Sendable {
     public var maxBufferBytes: Int
 
     public init(
-        maxRecords: Int = 10_000, maxBytes: Int = 16 << 20, maxAge: Duration = .seconds(60), maxBufferBytes: Int = 256 << 20
+        maxRecords: Int = 10_000, maxBytes: Int = 16 << 20, maxAge: Duration = .seconds(60),
+        maxBufferBytes: Int = 256 << 20
     ) {
         self.maxRecords = maxRecords
         self.maxBytes = maxBytes

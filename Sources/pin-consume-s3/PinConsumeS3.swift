@@ -77,9 +77,14 @@ struct PinConsumeS3: ParsableCommand {
             let consumer = try KafkaConsumer(configuration: configuration)
             _ = try consumer.partitions(topic: topic, timeout: .seconds(20))
 
+            // A parent may hand down a blocked signal mask (Foundation's Process does): unblock.
+            var stopSignals = sigset_t()
+            sigemptyset(&stopSignals)
             for signalNumber in [SIGTERM, SIGINT] {
                 signal(signalNumber) { _ in stopRequested.store(true, ordering: .relaxed) }
+                sigaddset(&stopSignals, signalNumber)
             }
+            pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
             let policy = FlushPolicy(
                 maxRecords: flushRecords, maxBytes: flushBytes, maxAge: .milliseconds(Int64(flushInterval * 1000)),
                 maxBufferBytes: maxBufferBytes)

@@ -134,7 +134,8 @@ func verifyArchive(
         let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast()
         for (index, line) in lines.enumerated() {
             let text = String(decoding: line, as: UTF8.self)
-            guard let range = text.range(of: #"(?<="seq":)\d+"#, options: .regularExpression), let seq = Int(text[range]),
+            guard let range = text.range(of: #"(?<="seq":)\d+"#, options: .regularExpression),
+                let seq = Int(text[range]),
                 seq < count
             else {
                 Issue.record("bad line in \(info.key): \(text)")
@@ -142,7 +143,8 @@ func verifyArchive(
             }
             seen[seq] += 1
             let offset = name.firstOffset + Int64(index)
-            #expect(Int64(seq / partitions) == offset && Int32(seq % partitions) == name.partition,
+            #expect(
+                Int64(seq / partitions) == offset && Int32(seq % partitions) == name.partition,
                 "\(info.key) line \(index) holds seq \(seq)")
         }
         runs[name.partition, default: []].append((name.firstOffset, Int64(lines.count)))
@@ -150,7 +152,9 @@ func verifyArchive(
     for (partition, list) in runs {
         let sorted = list.sorted { $0.first < $1.first }
         for (a, b) in zip(sorted, sorted.dropFirst()) {
-            #expect(a.first + a.count == b.first, "partition \(partition): object at \(a.first) (\(a.count)) then \(b.first)")
+            #expect(
+                a.first + a.count == b.first,
+                "partition \(partition): object at \(a.first) (\(a.count)) then \(b.first)")
         }
     }
     let missing = seen.indices.filter { seen[$0] == 0 }

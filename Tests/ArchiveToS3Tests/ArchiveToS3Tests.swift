@@ -20,7 +20,8 @@ import Testing
                 + fastGroup)
         #expect(status == 0, "\(log)")
         #expect(log.contains("3000 records"), "\(log)")
-        let names = try await verifyArchive(store: LocalDirectoryStore(root: directory), prefix: "", topic: topic, count: 3000)
+        let names = try await verifyArchive(
+            store: LocalDirectoryStore(root: directory), prefix: "", topic: topic, count: 3000)
         #expect(names.count == 9)  // 1000 per partition in runs of 400
         let today = ArchiveObjectName.date(milliseconds: Int64(Date().timeIntervalSince1970 * 1000))
         #expect(names.allSatisfy { $0.date == today })
@@ -33,7 +34,8 @@ import Testing
         try produce(topic: topic, range: 0..<1500, producer: producer)
         let bucket = try await makeBucket()
         let group = uniqueName("g")
-        let arguments = ["--dest", "s3://\(bucket.bucket)/raw", "--topic", topic, "--group", group, "--once"] + fastGroup
+        let arguments =
+            ["--dest", "s3://\(bucket.bucket)/raw", "--topic", topic, "--group", group, "--once"] + fastGroup
         let first = try await runTool(arguments)
         #expect(first.status == 0, "\(first.log)")
         try produce(topic: topic, range: 1500..<2100, producer: producer)
@@ -54,7 +56,9 @@ import Testing
         }
         try producer.flush(timeout: .seconds(30))
         let directory = NSTemporaryDirectory() + uniqueName("archive-odd")
-        let (status, log) = try await runTool(["--dest", directory, "--topic", topic, "--group", uniqueName("g"), "--once"])
+        let (status, log) = try await runTool([
+            "--dest", directory, "--topic", topic, "--group", uniqueName("g"), "--once",
+        ])
         #expect(status == 0, "\(log)")
         #expect(log.contains("4 records, 1 objects"), "\(log)")
         #expect(log.contains("2 invalid values, 1 values with newlines"), "\(log)")
@@ -63,6 +67,26 @@ import Testing
         #expect(keys.count == 1)
         let text = String(decoding: try await store.get(keys[0]), as: UTF8.self)
         #expect(text == "{\"seq\":0}\nnot json, seq 1\n{ \"seq\":2}\n\n")
+    }
+
+    /// SIGTERM flushes the open buffers (long before --flush-interval), commits and exits 0.
+    @Test func sigtermFlushesAndExitsZero() async throws {
+        let topic = try makeTopic()
+        try produce(topic: topic, range: 0..<900, producer: try makeProducer())
+        let directory = NSTemporaryDirectory() + uniqueName("archive-term")
+        let run = try ToolRun([
+            "--dest", directory, "--topic", topic, "--group", uniqueName("g"), "--flush-interval", "600",
+        ])
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !run.log.contains("assigned"), run.process.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try await Task.sleep(for: .seconds(2))
+        kill(run.process.processIdentifier, SIGTERM)
+        let status = try await run.wait()
+        #expect(status == 0, "\(run.log)")
+        #expect(run.log.contains("900 records, 3 objects"), "\(run.log)")
+        _ = try await verifyArchive(store: LocalDirectoryStore(root: directory), prefix: "", topic: topic, count: 900)
     }
 
     @Test func missingBucketExits69() async throws {
@@ -83,8 +107,11 @@ import Testing
         // fresh group id: the restarted consumer then starts from the stored objects alone, the
         // harder case for recovery (a committed offset only narrows the objects it looks at).
         func arguments(_ run: Int) -> [String] {
-            ["--dest", "s3://\(bucket.bucket)/raw", "--topic", topic, "--group", "\(topic)-\(run)", "--flush-records",
-             "97", "--flush-interval", "0.3"] + fastGroup
+            [
+                "--dest", "s3://\(bucket.bucket)/raw", "--topic", topic, "--group", "\(topic)-\(run)",
+                "--flush-records",
+                "97", "--flush-interval", "0.3",
+            ] + fastGroup
         }
         let producing = Task.detached {
             let producer = try makeProducer()

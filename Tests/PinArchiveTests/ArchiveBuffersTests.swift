@@ -12,14 +12,19 @@ import Testing
         #expect(day1 == "2024-05-01" && day2 == "2024-05-02")
         var buffers = ArchiveBuffers(topic: "pins", policy: FlushPolicy())
         var runs: [SealedRun] = []
-        for offset in 0..<5 { runs += buffers.add(partition: 0, offset: Int64(offset), value: value(offset), date: day1, now: now).runs }
+        for offset in 0..<5 {
+            runs += buffers.add(partition: 0, offset: Int64(offset), value: value(offset), date: day1, now: now).runs
+        }
         #expect(runs.isEmpty)
-        for offset in 5..<8 { runs += buffers.add(partition: 0, offset: Int64(offset), value: value(offset), date: day2, now: now).runs }
+        for offset in 5..<8 {
+            runs += buffers.add(partition: 0, offset: Int64(offset), value: value(offset), date: day2, now: now).runs
+        }
         runs += buffers.sealAll()
-        #expect(runs.map(\.name) == [
-            ArchiveObjectName(topic: "pins", partition: 0, firstOffset: 0, date: "2024-05-01"),
-            ArchiveObjectName(topic: "pins", partition: 0, firstOffset: 5, date: "2024-05-02"),
-        ])
+        #expect(
+            runs.map(\.name) == [
+                ArchiveObjectName(topic: "pins", partition: 0, firstOffset: 0, date: "2024-05-01"),
+                ArchiveObjectName(topic: "pins", partition: 0, firstOffset: 5, date: "2024-05-02"),
+            ])
         #expect(runs.map(\.count) == [5, 3])
         #expect(runs.map(\.nextOffset) == [5, 8])
         #expect(runs[1].bytes == Array("{\"n\":5}\n{\"n\":6}\n{\"n\":7}\n".utf8))

@@ -7,7 +7,9 @@ import Testing
     let root = NSTemporaryDirectory() + "archive-recovery-\(UInt64.random(in: 0...UInt64.max))"
     var store: LocalDirectoryStore { LocalDirectoryStore(root: root) }
 
-    func put(_ partition: Int32, _ first: Int64, lines: Int, date: String = "2024-05-01", topic: String = "pins") async throws {
+    func put(_ partition: Int32, _ first: Int64, lines: Int, date: String = "2024-05-01", topic: String = "pins")
+        async throws
+    {
         let name = ArchiveObjectName(topic: topic, partition: partition, firstOffset: first, date: date)
         let bytes = (0..<lines).flatMap { Array("{\"n\":\(first + Int64($0))}\n".utf8) }
         try await store.put(name.key(prefix: "raw/"), bytes: bytes)
@@ -18,7 +20,8 @@ import Testing
         let key = name.key(prefix: "raw/")
         #expect(key == "raw/pins/dt=2024-05-01/pins+2+00000000000000001234.jsonl")
         #expect(ArchiveObjectName(key: key, topic: "pins") == name)
-        #expect(ArchiveObjectName(key: "raw/pins/dt=2024-05-01/pinsx+2+00000000000000001234.jsonl", topic: "pins") == nil)
+        #expect(
+            ArchiveObjectName(key: "raw/pins/dt=2024-05-01/pinsx+2+00000000000000001234.jsonl", topic: "pins") == nil)
         #expect(ArchiveObjectName(key: "raw/pins/dt=2024-05-01/pins+2+1234.jsonl", topic: "pins") == nil)
     }
 
