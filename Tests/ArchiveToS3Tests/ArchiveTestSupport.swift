@@ -169,3 +169,8 @@ func makeBucket() async throws -> S3Store {
     try await store.createBucket()
     return store
 }
+
+func removeBucket(_ store: S3Store) async throws {
+    try await store.deleteAll(prefix: "")
+    try await store.deleteBucket()
+}

@@ -15,6 +15,7 @@ import Testing
         let topic = try makeTopic()
         try produce(topic: topic, range: 0..<3000, producer: try makeProducer())
         let directory = NSTemporaryDirectory() + uniqueName("archive-dir")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let (status, log) = try await runTool(
             ["--dest", directory, "--topic", topic, "--group", uniqueName("g"), "--once", "--flush-records", "400"]
                 + fastGroup)
@@ -44,6 +45,7 @@ import Testing
         #expect(second.log.contains("600 records"), "\(second.log)")
         let names = try await verifyArchive(store: bucket, prefix: "raw/", topic: topic, count: 2100)
         #expect(names.count == 6)
+        try await removeBucket(bucket)
     }
 
     /// Values are archived raw, one per line: a value that is not JSON is kept and counted, a
@@ -56,6 +58,7 @@ import Testing
         }
         try producer.flush(timeout: .seconds(30))
         let directory = NSTemporaryDirectory() + uniqueName("archive-odd")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let (status, log) = try await runTool([
             "--dest", directory, "--topic", topic, "--group", uniqueName("g"), "--once",
         ])
@@ -74,6 +77,7 @@ import Testing
         let topic = try makeTopic()
         try produce(topic: topic, range: 0..<900, producer: try makeProducer())
         let directory = NSTemporaryDirectory() + uniqueName("archive-term")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let run = try ToolRun([
             "--dest", directory, "--topic", topic, "--group", uniqueName("g"), "--flush-interval", "600",
         ])
@@ -138,5 +142,6 @@ import Testing
         #expect(kills == 6)
         let names = try await verifyArchive(store: bucket, prefix: "raw/", topic: topic, count: total)
         #expect(names.count > 3)
+        try await removeBucket(bucket)
     }
 }
