@@ -125,12 +125,14 @@ import Testing
             }
         }
         var kills = 0
+        var resumedFromObjects = 0
         for attempt in 0..<6 {
             let run = try ToolRun(arguments(attempt))
             try await Task.sleep(for: .milliseconds(Int64.random(in: 1500...4000)))
             if run.process.isRunning {
                 try await run.killHard()
                 kills += 1
+                if run.log.contains("resuming at") { resumedFromObjects += 1 }
             } else {
                 Issue.record("consumer exited early: \(run.log)")
             }
@@ -140,6 +142,8 @@ import Testing
         #expect(final.status == 0, "\(final.log)")
         #expect(final.log.contains("reached the end offsets"), "\(final.log)")
         #expect(kills == 6)
+        // Every restart after the first found stored objects and started after them.
+        #expect(resumedFromObjects >= 4)
         let names = try await verifyArchive(store: bucket, prefix: "raw/", topic: topic, count: total)
         #expect(names.count > 3)
         try await removeBucket(bucket)
