@@ -44,6 +44,7 @@ let package = Package(
         .target(name: "PinPostgres", dependencies: ["CLibPQ"], swiftSettings: strict),
         .target(name: "PinCompression", dependencies: ["CZlib", "CZstd", "CSnappy"], swiftSettings: strict),
         .target(name: "PinParquet", dependencies: ["PinCompression"], swiftSettings: strict),
+        .target(name: "PinArchive", dependencies: ["PinCore", "PinKafka", "PinObjectStore"], swiftSettings: strict),
 
         // Thin commands.
         .executableTarget(
@@ -58,7 +59,7 @@ let package = Package(
         .executableTarget(name: "pin-produce", dependencies: ["PinCore", "PinKafka"], swiftSettings: strict),
         .executableTarget(
             name: "pin-consume-s3",
-            dependencies: ["PinCore", "PinKafka", "PinObjectStore", "PinCompression"],
+            dependencies: ["PinCore", "PinKafka", "PinObjectStore", "PinCompression", "PinArchive"],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -93,5 +94,8 @@ let package = Package(
             exclude: ["read_parquet.py"],
             swiftSettings: strict
         ),
+        .testTarget(name: "PinArchiveTests", dependencies: ["PinArchive", "PinObjectStore"], swiftSettings: strict),
+        .testTarget(
+            name: "ArchiveToS3Tests", dependencies: ["PinArchive", "PinKafka", "PinObjectStore"], swiftSettings: strict),
     ]
 )

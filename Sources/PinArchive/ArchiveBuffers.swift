@@ -1,0 +1,71 @@
+/// A partition's run of messages, ready to be stored as one object.
+public struct SealedRun: Sendable {
+    public var name: ArchiveObjectName
+    public var bytes: [UInt8]
+    public var count: Int
+    /// The offset after the run's last message: what to commit once it is stored.
+    public var nextOffset: Int64
+}
+
+/// The open runs of every partition and the rules that cut them: a new date, an offset gap, the
+/// flush policy's record, byte and age limits, and the memory cap across partitions.
+public struct ArchiveBuffers {
+    public let topic: String
+    public let policy: FlushPolicy
+    private var buffers: [Int32: PartitionBuffer] = [:]
+    public private(set) var bufferedBytes = 0
+
+    public init(topic: String, policy: FlushPolicy) {
+        self.topic = topic
+        self.policy = policy
+    }
+
+    /// Adds one message. Returns the runs to store now, in this order, and whether the value held
+    /// newline bytes (they are stored as spaces).
+    public mutating func add(
+        partition: Int32, offset: Int64, value: [UInt8], date: String, now: ContinuousClock.Instant
+    ) -> (runs: [SealedRun], hadNewline: Bool) {
+        var runs: [SealedRun] = []
+        // Cut on a new date, and on an offset gap so that an object's offsets are always
+        // first..first+lines-1 (which recovery relies on).
+        if let open = buffers[partition], open.date != date || open.lastOffset + 1 != offset, let run = seal(partition)
+        {
+            runs.append(run)
+        }
+        var buffer =
+            buffers.removeValue(forKey: partition) ?? PartitionBuffer(firstOffset: offset, date: date, startedAt: now)
+        let before = buffer.bytes.count
+        let hadNewline = buffer.append(offset: offset, value: value)
+        bufferedBytes += buffer.bytes.count - before
+        buffers[partition] = buffer
+        if buffer.count >= policy.maxRecords || buffer.bytes.count >= policy.maxBytes, let run = seal(partition) {
+            runs.append(run)
+        }
+        while bufferedBytes > policy.maxBufferBytes,
+            let largest = buffers.max(by: { $0.value.bytes.count < $1.value.bytes.count })?.key,
+            let run = seal(largest)
+        {
+            runs.append(run)
+        }
+        return (runs, hadNewline)
+    }
+
+    /// Closes the partition's open run, if any.
+    public mutating func seal(_ partition: Int32) -> SealedRun? {
+        guard let buffer = buffers.removeValue(forKey: partition) else { return nil }
+        bufferedBytes -= buffer.bytes.count
+        return SealedRun(
+            name: ArchiveObjectName(
+                topic: topic, partition: partition, firstOffset: buffer.firstOffset, date: buffer.date),
+            bytes: buffer.bytes, count: buffer.count, nextOffset: buffer.lastOffset + 1)
+    }
+
+    /// Closes the runs whose first message is at least the policy's age old.
+    public mutating func sealAged(now: ContinuousClock.Instant) -> [SealedRun] {
+        buffers.filter { now - $0.value.startedAt >= policy.maxAge }.keys.sorted().compactMap { seal($0) }
+    }
+
+    public mutating func sealAll() -> [SealedRun] {
+        buffers.keys.sorted().compactMap { seal($0) }
+    }
+}

@@ -1,0 +1,222 @@
+import Foundation
+import PinCore
+import PinKafka
+import PinObjectStore
+
+/// Consumes one topic in a group and archives every partition as NDJSON objects, exactly once:
+/// each object is a contiguous run of one partition's offsets, it is stored before the offset
+/// after it is committed, and a newly assigned partition resumes after its newest stored object
+/// (``ArchiveRecovery``). Runs on one thread (the one that calls ``run(shouldStop:)``), which must
+/// not be a thread of Swift's cooperative pool.
+public final class ArchiveConsumer: @unchecked Sendable {
+    private let consumer: KafkaConsumer
+    private let store: any ObjectStore
+    private let prefix: String
+    private let topic: String
+    private let once: Bool
+    private let logger: StderrLogger
+    private let clock = ContinuousClock()
+
+    private var buffers: ArchiveBuffers
+    /// The next offset to archive per assigned partition.
+    private var nextOffsets: [Int32: Int64] = [:]
+    /// `--once`: the high watermark seen when the partition was assigned.
+    private var targets: [Int32: Int64] = [:]
+    private var hookFailure: (any Error)?
+    public private(set) var statistics = ArchiveStatistics()
+
+    public init(
+        consumer: KafkaConsumer, store: any ObjectStore, prefix: String, topic: String, policy: FlushPolicy, once: Bool,
+        logger: StderrLogger
+    ) {
+        self.consumer = consumer
+        self.store = store
+        self.prefix = prefix
+        self.topic = topic
+        self.once = once
+        self.logger = logger
+        buffers = ArchiveBuffers(topic: topic, policy: policy)
+    }
+
+    /// Consumes until `shouldStop` returns true (checked between polls) or, with `once`, until
+    /// the assigned partitions reached their end offsets seen at assignment; then flushes,
+    /// commits and leaves the group.
+    public func run(shouldStop: () -> Bool) throws -> ArchiveStatistics {
+        try consumer.subscribe(topics: [topic], listener: Listener(archive: self))
+        let started = clock.now
+        var lastAgeCheck = clock.now
+        while !shouldStop() {
+            let message = try pollOnce()
+            try throwHookFailure()
+            if let message { try archive(message) }
+            if clock.now - lastAgeCheck >= .milliseconds(500) {
+                lastAgeCheck = clock.now
+                try flushAged()
+            }
+            if once {
+                if !nextOffsets.isEmpty && reachedTargets {
+                    logger.info(
+                        "reached the end offsets of \(nextOffsets.keys.sorted().map { "\(topic)[\($0)]" }.joined(separator: ", "))"
+                    )
+                    break
+                }
+                if nextOffsets.isEmpty && clock.now - started > .seconds(60) {
+                    logger.warning("no partition of \(topic) was assigned within 60 s; nothing to do")
+                    break
+                }
+            }
+        }
+        try flushAll()
+        statistics.lag = currentLag()
+        try consumer.close()
+        try throwHookFailure()
+        return statistics
+    }
+
+    /// One poll; transient consumer errors are logged (librdkafka recovers from them).
+    private func pollOnce() throws -> KafkaMessage? {
+        do {
+            return try consumer.poll(timeout: .milliseconds(200))
+        } catch {
+            if error.isFatal { throw error }
+            logger.warning("kafka: \(error)")
+            return nil
+        }
+    }
+
+    private func throwHookFailure() throws {
+        if let failure = hookFailure { throw failure }
+    }
+
+    private var reachedTargets: Bool {
+        nextOffsets.allSatisfy { partition, next in
+            guard let target = targets[partition] else { return false }
+            return next >= target
+        }
+    }
+
+    private func currentLag() -> Int64? {
+        var lag: Int64 = 0
+        for (partition, next) in nextOffsets {
+            guard let marks = try? consumer.watermarks(topic: topic, partition: partition) else { return nil }
+            lag += max(0, marks.high - next)
+        }
+        return lag
+    }
+
+    // MARK: Buffering
+
+    private func archive(_ message: KafkaMessage) throws {
+        let partition = message.partition
+        guard message.topic == topic, let expected = nextOffsets[partition], message.offset >= expected else {
+            return  // not ours any more, or already archived
+        }
+        let date = ArchiveObjectName.date(milliseconds: message.timestamp ?? Self.nowMilliseconds())
+        let (runs, hadNewline) = buffers.add(
+            partition: partition, offset: message.offset, value: message.value, date: date, now: clock.now)
+        if hadNewline { statistics.valuesWithNewlines += 1 }
+        if (try? JSONParser.parse(message.value)) == nil { statistics.invalidValues += 1 }
+        nextOffsets[partition] = message.offset + 1
+        statistics.records += 1
+        try store(runs)
+    }
+
+    private func flushAged() throws {
+        try store(buffers.sealAged(now: clock.now))
+    }
+
+    private func flushAll() throws {
+        try store(buffers.sealAll())
+    }
+
+    private func flush(_ partition: Int32) throws {
+        try store(buffers.seal(partition).map { [$0] } ?? [])
+    }
+
+    /// Stores each run as one object, then commits the offset after it.
+    private func store(_ runs: [SealedRun]) throws {
+        for run in runs {
+            let key = run.name.key(prefix: prefix)
+            let store = self.store
+            let bytes = run.bytes
+            try BlockingBridge.wait { try await store.put(key, bytes: bytes) }
+            statistics.objects += 1
+            statistics.bytes += bytes.count
+            try consumer.commit([TopicPartition(topic: topic, partition: run.name.partition): run.nextOffset])
+            logger.debug(
+                "stored \(store.describe(key))",
+                [("records", String(run.count)), ("bytes", String(bytes.count)), ("next", String(run.nextOffset))])
+        }
+    }
+
+    private static func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    // MARK: Rebalancing
+
+    fileprivate func assigned(_ partitions: [TopicPartition]) -> [TopicPartition: Int64] {
+        let ours = partitions.filter { $0.topic == topic }
+        var starts: [TopicPartition: Int64] = [:]
+        do {
+            let committed = try consumer.committed(ours)
+            let recovery = ArchiveRecovery(store: store, prefix: prefix)
+            let topic = self.topic
+            for member in ours {
+                let partition = member.partition
+                let committedOffset = committed[member]
+                let resume = try BlockingBridge.wait {
+                    try await recovery.resumeOffset(topic: topic, partition: partition, committed: committedOffset)
+                }
+                var start = committedOffset
+                if let resume {
+                    // A previous run stored objects but stopped before committing them.
+                    try consumer.commit([member: resume])
+                    starts[member] = resume
+                    start = resume
+                    logger.info(
+                        "\(member): resuming at \(resume) after stored objects (committed \(committedOffset.map(String.init) ?? "none"))"
+                    )
+                }
+                if once || start == nil {
+                    let marks = try consumer.watermarks(topic: topic, partition: partition)
+                    targets[partition] = marks.high
+                    if start == nil { start = marks.low }
+                }
+                nextOffsets[partition] = start ?? 0
+            }
+            logger.info("assigned \(ours.map(\.description).joined(separator: ", "))")
+        } catch {
+            // Consuming from the committed offset now could re-archive stored messages: stop instead.
+            hookFailure = hookFailure ?? error
+        }
+        return starts
+    }
+
+    fileprivate func revoked(_ partitions: [TopicPartition]) {
+        let lost = consumer.assignmentLost
+        for member in partitions where member.topic == topic {
+            if lost {
+                // Another member may own it already; writing now could overlap its objects.
+                if let dropped = buffers.seal(member.partition) {
+                    logger.warning(
+                        "\(member) was lost; dropped \(dropped.count) unflushed records (they will be consumed again)")
+                }
+            } else {
+                do { try flush(member.partition) } catch { hookFailure = hookFailure ?? error }
+            }
+            nextOffsets[member.partition] = nil
+            targets[member.partition] = nil
+        }
+    }
+
+    private struct Listener: KafkaRebalanceListener {
+        weak var archive: ArchiveConsumer?
+
+        func partitionsAssigned(_ partitions: [TopicPartition], consumer: KafkaConsumer) -> [TopicPartition: Int64] {
+            archive?.assigned(partitions) ?? [:]
+        }
+
+        func partitionsRevoked(_ partitions: [TopicPartition], consumer: KafkaConsumer) {
+            archive?.revoked(partitions)
+        }
+    }
+}
