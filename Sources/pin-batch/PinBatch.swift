@@ -60,7 +60,7 @@ struct PinBatch: AsyncParsableCommand {
 
     func run() async throws {
         let logger = log.makeLogger(tool: "pin-batch")
-        ShutdownSignal.install()
+        ShutdownSignal.install(restartingSystemCalls: true)
         var rejected = 0
         do {
             let input = try ObjectStores.open(location: source)

@@ -4,10 +4,6 @@ import PinArchive
 import PinCore
 import PinKafka
 import PinObjectStore
-import Synchronization
-
-/// Set by SIGTERM/SIGINT; the consume loop checks it between polls.
-private let stopRequested = Atomic<Bool>(false)
 
 @main
 struct PinConsumeS3: ParsableCommand {
@@ -77,14 +73,7 @@ struct PinConsumeS3: ParsableCommand {
             let consumer = try KafkaConsumer(configuration: configuration)
             _ = try consumer.partitions(topic: topic, timeout: .seconds(20))
 
-            // A parent may hand down a blocked signal mask (Foundation's Process does): unblock.
-            var stopSignals = sigset_t()
-            sigemptyset(&stopSignals)
-            for signalNumber in [SIGTERM, SIGINT] {
-                signal(signalNumber) { _ in stopRequested.store(true, ordering: .relaxed) }
-                sigaddset(&stopSignals, signalNumber)
-            }
-            pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
+            ShutdownSignal.install(restartingSystemCalls: true)
             let policy = FlushPolicy(
                 maxRecords: flushRecords, maxBytes: flushBytes, maxAge: .milliseconds(Int64(flushInterval * 1000)),
                 maxBufferBytes: maxBufferBytes)
@@ -92,7 +81,7 @@ struct PinConsumeS3: ParsableCommand {
                 consumer: consumer, store: store, prefix: prefix, topic: topic, policy: policy, once: once,
                 logger: logger)
             logger.info("archiving \(topic) to \(dest)", [("group", group)])
-            let statistics = try archive.run { stopRequested.load(ordering: .relaxed) }
+            let statistics = try archive.run { ShutdownSignal.requested }
             Self.printSummary(statistics, seconds: (ContinuousClock.now - started).inSeconds)
         } catch let error as ObjectStoreError {
             logger.error("object store: \(error) (nothing further committed)")

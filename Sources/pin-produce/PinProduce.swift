@@ -108,11 +108,11 @@ struct PinProduce: ParsableCommand {
                         try rejects?.append(line)
                     }
                     if number & 0xFFF == 0 {
-                        if ShutdownSignal.requested { throw Interrupted() }
+                        try ShutdownSignal.check()
                         progress.update(publisher.totals)
                     }
                 }
-            } catch is Interrupted {
+            } catch is ShutdownSignal.Interrupted {
                 break reading
             } catch {
                 inputError = error
@@ -168,7 +168,6 @@ struct PinProduce: ParsableCommand {
     }
 }
 
-private struct Interrupted: Error {}
 
 extension LogLevel {
     init(_ level: KafkaLogLevel) {
