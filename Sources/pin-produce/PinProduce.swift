@@ -168,7 +168,6 @@ struct PinProduce: ParsableCommand {
     }
 }
 
-
 extension LogLevel {
     init(_ level: KafkaLogLevel) {
         switch level {
