@@ -44,7 +44,9 @@ let package = Package(
         .target(name: "PinPostgres", dependencies: ["CLibPQ"], swiftSettings: strict),
         .target(name: "PinCompression", dependencies: ["CZlib", "CZstd", "CSnappy"], swiftSettings: strict),
         .target(name: "PinParquet", dependencies: ["PinCompression"], swiftSettings: strict),
-        .target(name: "PinArchive", dependencies: ["PinCore", "PinKafka", "PinObjectStore"], swiftSettings: strict),
+        .target(
+            name: "PinArchive", dependencies: ["PinCore", "PinKafka", "PinObjectStore", "PinCompression"],
+            swiftSettings: strict),
 
         // Thin commands.
         .executableTarget(
@@ -94,8 +96,11 @@ let package = Package(
             exclude: ["read_parquet.py"],
             swiftSettings: strict
         ),
-        .testTarget(name: "PinArchiveTests", dependencies: ["PinArchive", "PinObjectStore"], swiftSettings: strict),
         .testTarget(
-            name: "ArchiveToS3Tests", dependencies: ["PinArchive", "PinKafka", "PinObjectStore"], swiftSettings: strict),
+            name: "PinArchiveTests", dependencies: ["PinArchive", "PinObjectStore", "PinCompression"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "ArchiveToS3Tests", dependencies: ["PinArchive", "PinKafka", "PinObjectStore", "PinCompression"],
+            swiftSettings: strict),
     ]
 )

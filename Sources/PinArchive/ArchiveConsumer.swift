@@ -1,4 +1,5 @@
 import Foundation
+import PinCompression
 import PinCore
 import PinKafka
 import PinObjectStore
@@ -14,6 +15,7 @@ public final class ArchiveConsumer: @unchecked Sendable {
     private let prefix: String
     private let topic: String
     private let once: Bool
+    private let compression: StreamFormat
     private let logger: StderrLogger
     private let clock = ContinuousClock()
 
@@ -27,13 +29,14 @@ public final class ArchiveConsumer: @unchecked Sendable {
 
     public init(
         consumer: KafkaConsumer, store: any ObjectStore, prefix: String, topic: String, policy: FlushPolicy, once: Bool,
-        logger: StderrLogger
+        compression: StreamFormat = .none, logger: StderrLogger
     ) {
         self.consumer = consumer
         self.store = store
         self.prefix = prefix
         self.topic = topic
         self.once = once
+        self.compression = compression
         self.logger = logger
         buffers = ArchiveBuffers(topic: topic, policy: policy)
     }
@@ -136,9 +139,11 @@ public final class ArchiveConsumer: @unchecked Sendable {
     /// Stores each run as one object, then commits the offset after it.
     private func store(_ runs: [SealedRun]) throws {
         for run in runs {
-            let key = run.name.key(prefix: prefix)
+            var name = run.name
+            name.format = compression
+            let key = name.key(prefix: prefix)
             let store = self.store
-            let bytes = run.bytes
+            let bytes = compression == .none ? run.bytes : try Compressor.compress(run.bytes, format: compression)
             try BlockingBridge.wait { try await store.put(key, bytes: bytes) }
             statistics.objects += 1
             statistics.bytes += bytes.count

@@ -1,24 +1,29 @@
 import Foundation
+import PinCompression
 
-/// The key of one archive object: `<prefix><topic>/dt=YYYY-MM-DD/<topic>+<partition>+<first offset, 20 digits>.jsonl`.
+/// The key of one archive object: `<prefix><topic>/dt=YYYY-MM-DD/<topic>+<partition>+<first offset, 20 digits>.jsonl[.gz|.zst]`.
 public struct ArchiveObjectName: Sendable, Hashable {
     public var topic: String
     public var partition: Int32
     public var firstOffset: Int64
     /// `YYYY-MM-DD`, the UTC date of the messages' timestamps.
     public var date: String
+    /// How the object's NDJSON is compressed; it sets the suffix after `.jsonl`.
+    public var format: StreamFormat
 
-    public init(topic: String, partition: Int32, firstOffset: Int64, date: String) {
+    public init(topic: String, partition: Int32, firstOffset: Int64, date: String, format: StreamFormat = .none) {
         self.topic = topic
         self.partition = partition
         self.firstOffset = firstOffset
         self.date = date
+        self.format = format
     }
 
     /// The file name, without the folders.
     public var fileName: String {
         let digits = String(firstOffset)
-        return "\(topic)+\(partition)+\(String(repeating: "0", count: max(0, 20 - digits.count)))\(digits).jsonl"
+        return
+            "\(topic)+\(partition)+\(String(repeating: "0", count: max(0, 20 - digits.count)))\(digits).jsonl\(format.fileExtension)"
     }
 
     /// The full key under a location prefix ("" or ending with `/`).
@@ -35,15 +40,18 @@ public struct ArchiveObjectName: Sendable, Hashable {
         let parts = key.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count >= 2, parts[parts.count - 2].hasPrefix("dt=") else { return nil }
         let file = parts[parts.count - 1]
-        guard file.hasPrefix("\(topic)+"), file.hasSuffix(".jsonl") else { return nil }
-        let middle = file.dropFirst(topic.count + 1).dropLast(6)
+        guard file.hasPrefix("\(topic)+"),
+            let format = StreamFormat.allCases.first(where: { file.hasSuffix(".jsonl" + $0.fileExtension) })
+        else { return nil }
+        let middle = file.dropFirst(topic.count + 1).dropLast(6 + format.fileExtension.count)
         let fields = middle.split(separator: "+", omittingEmptySubsequences: false)
         guard fields.count == 2, fields[1].count == 20, let partition = Int32(fields[0]), let offset = Int64(fields[1])
         else {
             return nil
         }
         self.init(
-            topic: topic, partition: partition, firstOffset: offset, date: String(parts[parts.count - 2].dropFirst(3)))
+            topic: topic, partition: partition, firstOffset: offset, date: String(parts[parts.count - 2].dropFirst(3)),
+            format: format)
     }
 
     /// `YYYY-MM-DD` in UTC for a timestamp in milliseconds since the epoch.

@@ -1,3 +1,4 @@
+import PinCompression
 import PinObjectStore
 
 /// Finds where a partition's durable archive ends, so a restarted consumer neither re-archives
@@ -38,10 +39,16 @@ public struct ArchiveRecovery: Sendable {
                 $0.name.firstOffset >= floor
             })
         else { return nil }
+        // Compressed objects are decompressed chunk by chunk to count their lines.
+        let decompressor = try Decompressor(format: newest.name.format)
         var lines: Int64 = 0
+        var plain: [UInt8] = []
         try await store.get(newest.key) { chunk in
-            for byte in chunk where byte == 0x0A { lines += 1 }
+            plain.removeAll(keepingCapacity: true)
+            try decompressor.decompress(chunk, into: &plain)
+            for byte in plain where byte == 0x0A { lines += 1 }
         }
+        try decompressor.finish()
         return newest.name.firstOffset + lines
     }
 }

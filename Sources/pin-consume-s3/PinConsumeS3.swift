@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PinArchive
+import PinCompression
 import PinCore
 import PinKafka
 import PinObjectStore
@@ -11,8 +12,8 @@ struct PinConsumeS3: ParsableCommand {
         commandName: "pin-consume-s3",
         abstract: "Archive a Kafka topic to S3 or a directory as NDJSON objects, exactly once.",
         discussion: """
-            Objects: <dest>/<topic>/dt=YYYY-MM-DD/<topic>+<partition>+<first offset, 20 digits>.jsonl, one message \
-            value per line (newline bytes inside a value become spaces). Offsets are committed only after the object \
+            Objects: <dest>/<topic>/dt=YYYY-MM-DD/<topic>+<partition>+<first offset, 20 digits>.jsonl (.jsonl.gz or \
+            .jsonl.zst with --compression), one message value per line (newline bytes inside a value become spaces). Offsets are committed only after the object \
             is stored; a restarted consumer resumes after the newest stored object, so every offset lands in exactly \
             one object. See docs/pin-consume-s3.md.
             """
@@ -35,6 +36,9 @@ struct PinConsumeS3: ParsableCommand {
 
     @Option(name: .long, help: "Bytes buffered across all partitions; above it the largest buffer is flushed.")
     var maxBufferBytes = 256 << 20
+
+    @Option(name: .long, help: "Compress each object as a whole: none, gzip (.jsonl.gz) or zstd (.jsonl.zst).")
+    var compression: Compression = .none
 
     @Flag(name: .long, help: "Consume up to the end offsets seen at start, flush, commit and exit.")
     var once = false
@@ -79,7 +83,7 @@ struct PinConsumeS3: ParsableCommand {
                 maxBufferBytes: maxBufferBytes)
             let archive = ArchiveConsumer(
                 consumer: consumer, store: store, prefix: prefix, topic: topic, policy: policy, once: once,
-                logger: logger)
+                compression: compression.format, logger: logger)
             logger.info("archiving \(topic) to \(dest)", [("group", group)])
             let statistics = try archive.run { ShutdownSignal.requested }
             Self.printSummary(statistics, seconds: (ContinuousClock.now - started).inSeconds)
@@ -89,6 +93,18 @@ struct PinConsumeS3: ParsableCommand {
         } catch let error as KafkaError {
             logger.error("kafka: \(error) (nothing further committed)")
             throw ExitStatus.unavailable
+        }
+    }
+
+    enum Compression: String, CaseIterable, ExpressibleByArgument {
+        case none, gzip, zstd
+
+        var format: StreamFormat {
+            switch self {
+            case .none: .none
+            case .gzip: .gzip
+            case .zstd: .zstd
+            }
         }
     }
 

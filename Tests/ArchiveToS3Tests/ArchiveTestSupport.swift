@@ -1,5 +1,6 @@
 import Foundation
 import PinArchive
+import PinCompression
 import PinKafka
 import PinObjectStore
 import Testing
@@ -129,7 +130,7 @@ func verifyArchive(
         }
         #expect(info.key == name.key(prefix: prefix))
         names.append(name)
-        let bytes = try await store.get(info.key)
+        let bytes = try Decompressor.decompress(try await store.get(info.key), format: name.format)
         #expect(bytes.last == 0x0A, "\(info.key) ends with a newline")
         let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast()
         for (index, line) in lines.enumerated() {

@@ -1,5 +1,6 @@
 import Foundation
 import PinArchive
+import PinCompression
 import PinKafka
 import PinObjectStore
 import Testing
@@ -27,6 +28,38 @@ import Testing
         let today = ArchiveObjectName.date(milliseconds: Int64(Date().timeIntervalSince1970 * 1000))
         #expect(names.allSatisfy { $0.date == today })
         #expect(names.contains(ArchiveObjectName(topic: topic, partition: 1, firstOffset: 800, date: today)))
+    }
+
+    @Test func onceWithZstdWritesCompressedObjects() async throws {
+        let topic = try makeTopic()
+        try produce(topic: topic, range: 0..<1500, producer: try makeProducer())
+        let directory = NSTemporaryDirectory() + uniqueName("archive-zstd")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (status, log) = try await runTool(
+            [
+                "--dest", directory, "--topic", topic, "--group", uniqueName("g"), "--once", "--flush-records", "200",
+                "--compression", "zstd",
+            ] + fastGroup)
+        #expect(status == 0, "\(log)")
+        let store = LocalDirectoryStore(root: directory)
+        let keys = try await store.list(prefix: ArchiveObjectName.topicFolder(prefix: "", topic: topic)).map(\.key)
+        #expect(keys.count == 9)  // 500 per partition in runs of 200
+        #expect(keys.allSatisfy { $0.hasSuffix(".jsonl.zst") }, "\(keys)")
+        // Every offset exactly once, in order, each line the value as produced.
+        let names = try await verifyArchive(store: store, prefix: "", topic: topic, count: 1500)
+        #expect(names.allSatisfy { $0.format == .zstd })
+        for name in names {
+            let stored = try await store.get(name.key(prefix: ""))
+            #expect(StreamFormat(magic: stored) == .zstd)
+            let lines = try Decompressor.decompress(stored, format: .zstd).split(separator: 0x0A).map {
+                String(decoding: $0, as: UTF8.self)
+            }
+            let expected = lines.indices.map { index in
+                let seq = (Int(name.firstOffset) + index) * 3 + Int(name.partition)
+                return "{\"seq\":\(seq),\"text\":\"pin number \(seq)\"}"
+            }
+            #expect(lines == expected, "\(name.fileName)")
+        }
     }
 
     @Test func onceIntoS3ThenAgainPicksUpOnlyNewMessages() async throws {

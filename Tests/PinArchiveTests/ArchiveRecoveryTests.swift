@@ -1,5 +1,6 @@
 import Foundation
 import PinArchive
+import PinCompression
 import PinObjectStore
 import Testing
 
@@ -7,12 +8,13 @@ import Testing
     let root = NSTemporaryDirectory() + "archive-recovery-\(UInt64.random(in: 0...UInt64.max))"
     var store: LocalDirectoryStore { LocalDirectoryStore(root: root) }
 
-    func put(_ partition: Int32, _ first: Int64, lines: Int, date: String = "2024-05-01", topic: String = "pins")
-        async throws
-    {
-        let name = ArchiveObjectName(topic: topic, partition: partition, firstOffset: first, date: date)
+    func put(
+        _ partition: Int32, _ first: Int64, lines: Int, date: String = "2024-05-01", topic: String = "pins",
+        format: StreamFormat = .none
+    ) async throws {
+        let name = ArchiveObjectName(topic: topic, partition: partition, firstOffset: first, date: date, format: format)
         let bytes = (0..<lines).flatMap { Array("{\"n\":\(first + Int64($0))}\n".utf8) }
-        try await store.put(name.key(prefix: "raw/"), bytes: bytes)
+        try await store.put(name.key(prefix: "raw/"), bytes: try Compressor.compress(bytes, format: format))
     }
 
     @Test func namesAreZeroPaddedAndParseBack() throws {
@@ -23,6 +25,38 @@ import Testing
         #expect(
             ArchiveObjectName(key: "raw/pins/dt=2024-05-01/pinsx+2+00000000000000001234.jsonl", topic: "pins") == nil)
         #expect(ArchiveObjectName(key: "raw/pins/dt=2024-05-01/pins+2+1234.jsonl", topic: "pins") == nil)
+    }
+
+    @Test(arguments: StreamFormat.allCases) func compressedNamesParseBack(format: StreamFormat) throws {
+        let name = ArchiveObjectName(topic: "pins", partition: 0, firstOffset: 7, date: "2024-05-01", format: format)
+        let key = name.key(prefix: "raw/")
+        #expect(key == "raw/pins/dt=2024-05-01/pins+0+00000000000000000007.jsonl\(format.fileExtension)")
+        #expect(ArchiveObjectName(key: key, topic: "pins") == name)
+        #expect(ArchiveObjectName(key: key, topic: "pins")?.format == format)
+    }
+
+    @Test func otherSuffixesAreNotArchiveObjects() {
+        for file in [
+            "pins+0+00000000000000000007.json", "pins+0+00000000000000000007.jsonl.snappy",
+            "pins+0+00000000000000000007.gz", "pins+0+00000000000000000007.jsonl.zstd",
+        ] {
+            #expect(ArchiveObjectName(key: "raw/pins/dt=2024-05-01/" + file, topic: "pins") == nil, "\(file)")
+        }
+    }
+
+    @Test(arguments: [StreamFormat.gzip, .zstd]) func recoveryCountsLinesOfCompressedObjects(format: StreamFormat)
+        async throws
+    {
+        try await put(0, 0, lines: 10, format: format)
+        try await put(0, 10, lines: 5000, format: format)  // stored, commit lost; several read chunks once inflated
+        try await put(1, 3, lines: 4)  // uncompressed objects still count
+        try await put(1, 7, lines: 6, format: format)
+        let recovery = ArchiveRecovery(store: store, prefix: "raw/")
+        #expect(try await recovery.resumeOffset(topic: "pins", partition: 0, committed: 10) == 5010)
+        #expect(try await recovery.resumeOffset(topic: "pins", partition: 0, committed: 5010) == nil)
+        #expect(try await recovery.resumeOffset(topic: "pins", partition: 1, committed: nil) == 13)
+        let objects = try await recovery.objects(topic: "pins", partition: 1).map(\.name.format)
+        #expect(objects == [.none, format])
     }
 
     @Test func utcDates() {
