@@ -16,6 +16,7 @@ help:
 	@echo "make run-api     pin-api on 127.0.0.1:8000 (Kafka from KAFKA_BOOTSTRAP_SERVERS)"
 	@echo "make run-stream  pin-stream-pg from the topic into DATABASE_URL"
 	@echo "make run-batch   the daily DAG: pin-consume-s3 --once, then pin-batch (cron-safe)"
+	@echo "make bench       every stage against its baseline (kcat, psql \\copy, /healthz)"
 
 setup:
 	bin/setup
@@ -55,6 +56,6 @@ run-stream: release
 run-batch: release
 	bin/run-batch
 
-bench:
-	@echo "make bench: not built yet; see the open issues" >&2
-	@exit 2
+# Every stage next to its baseline in the same run; writes docs/benchmarks.md.
+bench: setup release
+	bin/with-stack bin/bench

@@ -93,6 +93,9 @@ struct PinConsumeS3: ParsableCommand {
         } catch let error as KafkaError {
             logger.error("kafka: \(error) (nothing further committed)")
             throw ExitStatus.unavailable
+        } catch let error as CompressionError {
+            logger.error("compression: \(error) (nothing further committed)")
+            throw ExitStatus.software
         }
     }
 
