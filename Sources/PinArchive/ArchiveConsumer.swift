@@ -118,7 +118,7 @@ public final class ArchiveConsumer: @unchecked Sendable {
         let (runs, hadNewline) = buffers.add(
             partition: partition, offset: message.offset, value: message.value, date: date, now: clock.now)
         if hadNewline { statistics.valuesWithNewlines += 1 }
-        if (try? JSONParser.parse(message.value)) == nil { statistics.invalidValues += 1 }
+        if !JSONValidator.isValid(message.value) { statistics.invalidValues += 1 }
         nextOffsets[partition] = message.offset + 1
         statistics.records += 1
         try store(runs)

@@ -86,10 +86,28 @@ public struct PinCleaner: Sendable {
             return nil
         }
         counts.tagList.split += 1
-        return value.split(separator: ",", omittingEmptySubsequences: false).compactMap { item in
-            let trimmed = Self.trimmingASCIIWhitespace(item)
-            return trimmed.isEmpty ? nil : String(trimmed)
+        var text = value
+        return text.withUTF8 { Self.splitTags($0) }
+    }
+
+    /// Comma-separated items, each trimmed of ASCII whitespace, empty ones dropped.
+    static func splitTags(_ utf8: UnsafeBufferPointer<UInt8>) -> [String] {
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) }
+        var tags: [String] = []
+        var start = 0
+        while start <= utf8.count {
+            var end = start
+            while end < utf8.count, utf8[end] != UInt8(ascii: ",") { end += 1 }
+            var low = start
+            var high = end
+            while low < high, isSpace(utf8[low]) { low += 1 }
+            while high > low, isSpace(utf8[high - 1]) { high -= 1 }
+            if low < high {
+                tags.append(String(decoding: UnsafeBufferPointer(rebasing: utf8[low..<high]), as: UTF8.self))
+            }
+            start = end + 1
         }
+        return tags
     }
 
     private mutating func saveLocation(_ value: String?) -> String? {
@@ -97,14 +115,5 @@ public struct PinCleaner: Sendable {
         guard value.hasPrefix(Self.saveLocationPrefix) else { return value }
         counts.saveLocationPrefixRemoved += 1
         return String(value.dropFirst(Self.saveLocationPrefix.count))
-    }
-
-    /// Trims space, tab, newline, vertical tab, form feed and carriage return; nothing beyond ASCII.
-    static func trimmingASCIIWhitespace(_ text: Substring) -> Substring {
-        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) }
-        let utf8 = text.utf8
-        guard let first = utf8.firstIndex(where: { !isSpace($0) }) else { return "" }
-        let last = utf8.lastIndex(where: { !isSpace($0) })!
-        return Substring(utf8[first...last])
     }
 }

@@ -133,7 +133,11 @@ struct FieldValidator {
 
     /// The canonical 8-4-4-4-12 hexadecimal form, either case.
     static func isUUID(_ text: String) -> Bool {
-        let utf8 = text.utf8
+        var text = text
+        return text.withUTF8 { isUUID($0) }
+    }
+
+    static func isUUID(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
         guard utf8.count == 36 else { return false }
         for (position, byte) in utf8.enumerated() {
             switch position {

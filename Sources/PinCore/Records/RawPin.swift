@@ -56,7 +56,12 @@ public struct RawPin: Sendable, Equatable {
     }
 
     /// Parses and validates one JSON object.
-    public init(parsing json: some Collection<UInt8>) throws(RecordError) {
+    public init(parsing json: UnsafeBufferPointer<UInt8>) throws(RecordError) {
+        if let pin = Self.parseFast(json) {
+            self = pin
+            return
+        }
+        // Something is off, or merely unusual: the full parser and validator say what.
         let value: JSONValue
         do {
             value = try JSONParser.parse(json)
@@ -64,6 +69,18 @@ public struct RawPin: Sendable, Equatable {
             throw RecordError.malformed(error.description)
         }
         try self.init(validating: value)
+    }
+
+    /// Parses and validates one JSON object.
+    public init(parsing json: some Collection<UInt8>) throws(RecordError) {
+        let parsed: Result<RawPin, RecordError>? = json.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(RecordError) in try RawPin(parsing: buffer) }
+        }
+        if let parsed {
+            self = try parsed.get()
+        } else {
+            self = try Array(json).withUnsafeBufferPointer { buffer throws(RecordError) in try RawPin(parsing: buffer) }
+        }
     }
 
     /// Validates an already parsed JSON value, collecting every bad field.
