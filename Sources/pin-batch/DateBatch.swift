@@ -39,15 +39,18 @@ struct DateBatch {
         }
         defer { try? FileManager.default.removeItem(atPath: staging) }
 
-        let objects = try await source.store.list(prefix: source.prefix + folder).compactMap {
-            SourceObject(key: $0.key)
-        }
+        let listing = try await source.store.list(prefix: source.prefix + folder)
+        let objects = listing.compactMap { SourceObject(key: $0.key) }
         report.sourceObjects = objects.map { String($0.key.dropFirst(source.prefix.count)) }
         if objects.isEmpty { log.warning("no input objects under \(source.location)/\(folder)") }
 
         // Pass 1: validate every line, set rejects aside, find each id's winning position.
         let rejects = try RejectLog(path: staging + "/rejects.ndjson")
-        var deduplicator = Deduplicator()
+        // Room for the ids up front (records are ~700 bytes, ~200 compressed): growing the table costs more.
+        let expectedIDs = listing.reduce(0) { total, object in
+            total + Int(clamping: object.size) / (object.key.hasSuffix(".jsonl") ? 700 : 200)
+        }
+        var deduplicator = Deduplicator(expectedIDs: min(expectedIDs, 50_000_000))
         var sequence: Int64 = 0
         for (number, object) in objects.enumerated() {
             progress("pass 1/2: object \(number + 1)/\(objects.count)")
@@ -55,9 +58,13 @@ struct DateBatch {
                 try ShutdownSignal.check()
                 sequence += 1
                 report.rowsIn += 1
+                if let uniqueID = RawPin.validatedUniqueID(in: bytes) {
+                    deduplicator.offer(uniqueID, at: position(object, line, sequence))
+                    return
+                }
                 do throws(RecordError) {
-                    let pin = try RawPin(parsing: bytes)
-                    deduplicator.offer(pin.uniqueID, at: position(object, line, sequence))
+                    var uniqueID = try RawPin(parsing: bytes).uniqueID
+                    uniqueID.withUTF8 { deduplicator.offer($0, at: position(object, line, sequence)) }
                 } catch {
                     try rejects.add(
                         source: source.store.describe(object.key), line: line, reason: error.description, raw: bytes)
@@ -67,6 +74,7 @@ struct DateBatch {
         try rejects.flush()
         report.rejects = rejects.count
         report.duplicates = deduplicator.duplicates
+        deduplicator.forgetIDs()
 
         // Old output of this date: no longer complete from here on.
         let successKey = dest.prefix + folder + "_SUCCESS"
@@ -75,8 +83,10 @@ struct DateBatch {
         let firstNumber = (oldKeys.compactMap(Self.partNumber).max() ?? -1) + 1
 
         // Pass 2: re-read and write the winners, uploading each part as it is finished.
-        let parts = ParquetPartWriter(
-            directory: staging, options: settings.parquet, rowsPerPart: settings.rowsPerPart, firstNumber: firstNumber)
+        let parts = PipelinedPartWriter(
+            ParquetPartWriter(
+                directory: staging, options: settings.parquet, rowsPerPart: settings.rowsPerPart,
+                firstNumber: firstNumber))
         var cleaner = PinCleaner()
         var newKeys: [String] = []
         sequence = 0
@@ -86,19 +96,19 @@ struct DateBatch {
                 try await forEachLine(of: object, rejects: nil) { line, bytes in
                     try ShutdownSignal.check()
                     sequence += 1
-                    guard let pin = try? RawPin(parsing: bytes),
-                        deduplicator.isWinner(pin.uniqueID, at: position(object, line, sequence))
-                    else { return }
+                    guard deduplicator.isWinner(sequence: sequence), let pin = try? RawPin(parsing: bytes) else {
+                        return
+                    }
                     try parts.write(cleaner.clean(pin))
                 }
-                try await upload(parts.takeFinishedParts(), into: &report, keys: &newKeys)
+                try await upload(parts.drain(), into: &report, keys: &newKeys)
             }
-            try parts.close()
-            try await upload(parts.takeFinishedParts(), into: &report, keys: &newKeys)
+            try await upload(parts.close(), into: &report, keys: &newKeys)
             try ShutdownSignal.check()
         } catch {
             // The old parts are still complete: take away the new ones rather than leave a mix.
             clearProgress()
+            parts.cancel()
             try? await dest.store.delete(keys: newKeys)
             throw error
         }

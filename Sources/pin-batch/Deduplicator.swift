@@ -7,27 +7,79 @@ struct InputPosition: Sendable, Equatable {
 }
 
 /// Finds, per `unique_id`, the copy with the highest Kafka position: the higher offset when
-/// both copies have one, else the one later in the input. Keeps only ids and positions, so
-/// memory is bounded by the number of distinct ids, not by the input.
+/// both copies have one, else the one later in the input. The first pass offers every valid
+/// record; the second asks only whether a line lost, so after the first pass the ids can go
+/// and what remains is one number per duplicate.
+///
+/// Ids are UUIDs (the validator sees to that), kept as 128-bit numbers: 32 bytes an id with its
+/// position instead of a 36-character string. Ids with upper-case hex digits are different ids
+/// from their lower-case twins, as the strings are; they are rare and kept as strings.
 struct Deduplicator {
-    private(set) var winners: [String: InputPosition] = [:]
-    /// Valid records that lost to another copy of their id.
-    private(set) var duplicates = 0
+    private struct Held {
+        /// `Int64.min` when the object's name gives no offset.
+        var offset: Int64
+        var sequence: Int64
+    }
+
+    private var holders: [UInt128: Held] = [:]
+    private var upperCaseHolders: [String: Held] = [:]
+    /// Sequences of valid records that lost to another copy of their id.
+    private(set) var losers: Set<Int64> = []
+
+    var duplicates: Int { losers.count }
+
+    init(expectedIDs: Int = 0) {
+        holders.reserveCapacity(expectedIDs)
+    }
 
     /// Records a valid record; positions must arrive in increasing `sequence`.
-    mutating func offer(_ uniqueID: String, at position: InputPosition) {
-        guard let current = winners[uniqueID] else {
-            winners[uniqueID] = position
+    mutating func offer(_ uniqueID: UnsafeBufferPointer<UInt8>, at position: InputPosition) {
+        let offered = Held(offset: position.offset ?? .min, sequence: position.sequence)
+        if let number = Self.number(uniqueID) {
+            Self.offer(offered, key: number, in: &holders, losers: &losers)
+        } else {
+            Self.offer(offered, key: String(decoding: uniqueID, as: UTF8.self), in: &upperCaseHolders, losers: &losers)
+        }
+    }
+
+    private static func offer<Key: Hashable>(
+        _ offered: Held, key: Key, in holders: inout [Key: Held], losers: inout Set<Int64>
+    ) {
+        guard let held = holders[key] else {
+            holders[key] = offered
             return
         }
-        duplicates += 1
-        if let held = current.offset, let offered = position.offset, held > offered { return }
-        winners[uniqueID] = position
+        if held.offset != .min, offered.offset != .min, held.offset > offered.offset {
+            losers.insert(offered.sequence)
+        } else {
+            losers.insert(held.sequence)
+            holders[key] = offered
+        }
     }
 
-    func isWinner(_ uniqueID: String, at position: InputPosition) -> Bool {
-        winners[uniqueID]?.sequence == position.sequence
+    /// Frees the ids once every record has been offered.
+    mutating func forgetIDs() {
+        holders = [:]
+        upperCaseHolders = [:]
     }
 
-    var distinctIDs: Int { winners.count }
+    func isWinner(sequence: Int64) -> Bool {
+        losers.isEmpty || !losers.contains(sequence)
+    }
+
+    /// The 32 lower-case hex digits of an 8-4-4-4-12 UUID as a number; nil for anything else.
+    static func number(_ text: UnsafeBufferPointer<UInt8>) -> UInt128? {
+        guard text.count == 36 else { return nil }
+        var value: UInt128 = 0
+        for (position, byte) in text.enumerated() {
+            switch byte {
+            case UInt8(ascii: "-") where position == 8 || position == 13 || position == 18 || position == 23:
+                continue
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = value << 4 | UInt128(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = value << 4 | UInt128(byte - UInt8(ascii: "a") + 10)
+            default: return nil
+            }
+        }
+        return value
+    }
 }
