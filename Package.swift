@@ -85,7 +85,6 @@ let package = Package(
         .testTarget(
             name: "PinParquetTests",
             dependencies: ["PinParquet", "PinCompression"],
-            exclude: ["read_parquet.py"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -93,7 +92,6 @@ let package = Package(
         .testTarget(
             name: "BatchTests",
             dependencies: ["PinCore", "PinCompression", "PinObjectStore"],
-            exclude: ["read_parquet.py"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -45,11 +45,10 @@ enum BatchTool {
         return FileManager.default.isExecutableFile(atPath: venv) ? venv : "/usr/bin/python3"
     }
 
-    /// Rows of the Parquet files, in order, as the reader (`pyarrow` or `duckdb`) sees them.
+    /// Rows of the Parquet files, in order, as the reader (`pyarrow`, `duckdb` or `spark`) sees them.
     static func parquetRows(_ paths: [String], reader: String) throws -> [[Any]] {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
-            "read_parquet.py"
-        ).path
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Support/read_parquet.py").path
         let result = try execute(python, [script, reader] + paths)
         guard result.status == 0 else { throw Failure(description: "read_parquet.py failed: \(result.stderr)") }
         return try result.stdout.split(separator: "\n").map { line in

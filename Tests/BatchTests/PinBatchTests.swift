@@ -34,7 +34,7 @@ import Testing
         #expect(expected.duplicates == 4)
 
         let wanted = expected.rows.map(Cell.row)
-        for reader in ["pyarrow", "duckdb"] {
+        for reader in ["pyarrow", "duckdb", "spark"] {
             let rows = try output.rows(date, reader: reader)
             #expect(rows.count == wanted.count, "\(reader)")
             for (index, (row, want)) in zip(rows, wanted).enumerated() where row != want {

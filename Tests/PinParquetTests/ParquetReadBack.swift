@@ -1,7 +1,7 @@
 import Foundation
 import PinParquet
 
-/// Reads files back through pyarrow and DuckDB (Tests/PinParquetTests/read_parquet.py) for comparison.
+/// Reads files back through pyarrow, DuckDB and Spark (Tests/Support/read_parquet.py) for comparison.
 enum ParquetReadBack {
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -13,7 +13,8 @@ enum ParquetReadBack {
     }
 
     static var script: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("read_parquet.py").path
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Support/read_parquet.py").path
     }
 
     /// $PINPIPE_PYTHON, else the package's .venv, else python3 on PATH.
@@ -34,7 +35,7 @@ enum ParquetReadBack {
     }
 
     static func rows(_ path: String, reader: Reader, schema: ParquetSchema) throws -> [[ParquetValue]] {
-        let output = try run(reader.rawValue, path)
+        let output = try run(reader.rawValue, [path])
         return try output.split(separator: UInt8(ascii: "\n")).map { line in
             guard let array = try JSONSerialization.jsonObject(with: Data(line)) as? [Any] else {
                 throw Failure(description: "not a JSON array: \(String(decoding: line, as: UTF8.self))")
@@ -54,8 +55,13 @@ enum ParquetReadBack {
         try object("aggregate", path)
     }
 
-    private static func object(_ mode: String, _ path: String) throws -> [String: Any] {
-        let output = try run(mode, path)
+    /// pyarrow, DuckDB and Spark each read `path`; every row is compared with `expected` (JSON arrays, one a line).
+    static func compare(expected: String, path: String) throws -> [String: Any] {
+        try object("compare", expected, path)
+    }
+
+    private static func object(_ mode: String, _ paths: String...) throws -> [String: Any] {
+        let output = try run(mode, paths)
         guard let object = try JSONSerialization.jsonObject(with: Data(output)) as? [String: Any] else {
             throw Failure(description: "\(mode) output is not a JSON object")
         }
@@ -81,10 +87,10 @@ enum ParquetReadBack {
         throw Failure(description: "unexpected \(type(of: json)) for a \(kind) column")
     }
 
-    private static func run(_ mode: String, _ path: String) throws -> [UInt8] {
+    private static func run(_ mode: String, _ paths: [String]) throws -> [UInt8] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, script, mode, path]
+        process.arguments = [python, script, mode] + paths
         let stdout = Pipe()
         // stderr goes to a file so a chatty reader cannot block on a full pipe.
         let errorPath = FileManager.default.temporaryDirectory.appendingPathComponent(

@@ -26,7 +26,9 @@ struct SampleRows {
         return (0..<count).map { index in row(index, &random, longStrings: longStrings) }
     }
 
-    static func row(_ index: Int, _ random: inout Generator, longStrings: Bool) -> [ParquetValue] {
+    /// Row `index`; with `longStrings`, a 100 KB description every `longEvery` rows.
+    static func row(_ index: Int, _ random: inout Generator, longStrings: Bool, longEvery: Int = 997) -> [ParquetValue]
+    {
         func maybe(_ value: ParquetValue, nullOneIn: UInt64 = 5) -> ParquetValue {
             random.next() % nullOneIn == 0 ? .null : value
         }
@@ -36,7 +38,7 @@ struct SampleRows {
         }
         let uuid = String(format16(random.next())) + "-" + String(format16(random.next()))
         var description = text(30)
-        if longStrings && index % 997 == 3 {
+        if longStrings && index % longEvery == 3 {
             description = String(repeating: "long ✓ text ", count: 100_000 / 14)
         }
         let tags: ParquetValue
@@ -66,5 +68,43 @@ struct SampleRows {
     private static func format16(_ value: UInt64) -> String {
         let hex = String(value, radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
+extension ParquetValue {
+    /// The value as JSON, as the readers print it: lists as arrays, nulls as null.
+    func appendJSON(to out: inout [UInt8]) {
+        switch self {
+        case .null: out += Array("null".utf8)
+        case .int64(let value): out += Array(String(value).utf8)
+        case .bool(let value): out += Array((value ? "true" : "false").utf8)
+        case .string(let text): Self.appendQuoted(text, to: &out)
+        case .stringList(let items):
+            out.append(UInt8(ascii: "["))
+            for (position, item) in items.enumerated() {
+                if position > 0 { out.append(UInt8(ascii: ",")) }
+                Self.appendQuoted(item, to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+    }
+
+    private static func appendQuoted(_ text: String, to out: inout [UInt8]) {
+        let hex = Array("0123456789abcdef".utf8)
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                out.append(UInt8(ascii: "\\"))
+                out.append(byte)
+            case 0..<0x20:
+                out += Array("\\u00".utf8)
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0xF)])
+            default:
+                out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
     }
 }
