@@ -42,6 +42,9 @@ struct PinBatch: AsyncParsableCommand {
     @Option(help: "Rows per Parquet row group (memory is bounded by this).")
     var rowGroupRows = 1_000_000
 
+    @Option(help: "Buffered megabytes at which a row group is cut before --row-group-rows (memory is bounded by this).")
+    var rowGroupMB = 64
+
     @Option(help: "Rows per Parquet part file.")
     var partRows = 10_000_000
 
@@ -53,8 +56,8 @@ struct PinBatch: AsyncParsableCommand {
     func validate() throws {
         if all && date != nil { throw ValidationError("--date and --all exclude each other") }
         if let date, !Self.isDate(date) { throw ValidationError("--date takes YYYY-MM-DD, got '\(date)'") }
-        guard rowGroupRows > 0, partRows > 0 else {
-            throw ValidationError("--row-group-rows and --part-rows must be positive")
+        guard rowGroupRows > 0, rowGroupMB > 0, partRows > 0 else {
+            throw ValidationError("--row-group-rows, --row-group-mb and --part-rows must be positive")
         }
     }
 
@@ -73,7 +76,8 @@ struct PinBatch: AsyncParsableCommand {
                     source: (input.store, input.prefix, source),
                     dest: (output.store, output.prefix, dest),
                     settings: .init(
-                        parquet: ParquetWriter.Options(compression: compression, rowGroupRows: rowGroupRows),
+                        parquet: ParquetWriter.Options(
+                            compression: compression, rowGroupRows: rowGroupRows, rowGroupBytes: rowGroupMB << 20),
                         rowsPerPart: partRows,
                         showProgress: StandardStream.errorIsTerminal
                     ),
