@@ -1,0 +1,37 @@
+-- wrk script for make bench: POSTs the records of an NDJSON file to /pin/, one per request, each
+-- thread cycling through its own share of the lines, and writes the unique_id of every 200 response
+-- to <dir>/accepted-<thread>.txt, so the bench can check that each of them is in Kafka.
+-- usage: wrk -t THREADS -s bench/post_pins.lua URL -- RECORDS.jsonl DIR THREADS
+local counter = 0
+
+function setup(thread)
+    thread:set("id", counter)
+    counter = counter + 1
+end
+
+function init(args)
+    local path, dir, counter_total = args[1], args[2], tonumber(args[3])
+    records = {}
+    local index = 0
+    for line in io.lines(path) do
+        -- Thread k takes lines k, k + n, k + 2n, … of n threads: no record is sent twice.
+        if index % counter_total == id then table.insert(records, line) end
+        index = index + 1
+    end
+    accepted = io.open(dir .. "/accepted-" .. id .. ".txt", "w")
+    -- wrk never closes a thread's state: line buffering so nothing is left unwritten.
+    accepted:setvbuf("line")
+    next_record = 1
+end
+
+function request()
+    local body = records[next_record]
+    next_record = next_record % #records + 1
+    return wrk.format("POST", "/pin/", { ["Content-Type"] = "application/json" }, body)
+end
+
+function response(status, headers, body)
+    if status == 200 then
+        accepted:write(string.match(body, '"unique_id":"([^"]+)"'), "\n")
+    end
+end
