@@ -14,6 +14,8 @@ public struct ArchiveBuffers {
     public let policy: FlushPolicy
     private var buffers: [Int32: PartitionBuffer] = [:]
     public private(set) var bufferedBytes = 0
+    /// Emptied arrays of stored runs, filled again by the next runs (no regrowing, no new pages).
+    private var spares: [[UInt8]] = []
 
     public init(topic: String, policy: FlushPolicy) {
         self.topic = topic
@@ -33,7 +35,8 @@ public struct ArchiveBuffers {
             runs.append(run)
         }
         var buffer =
-            buffers.removeValue(forKey: partition) ?? PartitionBuffer(firstOffset: offset, date: date, startedAt: now)
+            buffers.removeValue(forKey: partition)
+            ?? PartitionBuffer(firstOffset: offset, date: date, startedAt: now, storage: newStorage())
         let before = buffer.bytes.count
         let hadNewline = buffer.append(offset: offset, value: value)
         bufferedBytes += buffer.bytes.count - before
@@ -48,6 +51,23 @@ public struct ArchiveBuffers {
             runs.append(run)
         }
         return (runs, hadNewline)
+    }
+
+    /// Hands back the bytes of a stored run, for a later run to fill.
+    public mutating func recycle(_ storage: [UInt8]) {
+        guard spares.count < 2 else { return }
+        var storage = storage
+        storage.removeAll(keepingCapacity: true)
+        spares.append(storage)
+    }
+
+    /// An empty array for a new run: a recycled one, else one with room for a full run (pages
+    /// are only touched as they are filled).
+    private mutating func newStorage() -> [UInt8] {
+        if let spare = spares.popLast() { return spare }
+        var storage: [UInt8] = []
+        storage.reserveCapacity(min(policy.maxBytes, 64 << 20) + (64 << 10))
+        return storage
     }
 
     /// Closes the partition's open run, if any.
