@@ -87,9 +87,11 @@ public final class KafkaConsumer: @unchecked Sendable {
     {
         if batch.count < maxMessages { batch = Array(repeating: nil, count: maxMessages) }
         let rebalancesBefore = callbacks.rebalances.load(ordering: .acquiring)
+        callbacks.batching.store(true, ordering: .releasing)
         let count = batch.withUnsafeMutableBufferPointer { slots in
             rd_kafka_consume_batch_queue(queue, timeout.kafkaMilliseconds, slots.baseAddress, maxMessages)
         }
+        callbacks.batching.store(false, ordering: .releasing)
         if count < 0 { throw client.explained(KafkaError(rd_kafka_last_error(), "consume")) }
         defer { for index in 0..<count { rd_kafka_message_destroy(batch[index]) } }
         if let error = callbacks.takePendingError() { throw error }
@@ -240,6 +242,8 @@ final class ConsumerCallbacks: RDKafkaCallbacks, @unchecked Sendable {
     let listener = Mutex<(any KafkaRebalanceListener)?>(nil)
     /// How many rebalance events were served so far.
     let rebalances = Atomic<Int>(0)
+    /// A batch call is running on the polling thread.
+    let batching = Atomic<Bool>(false)
     private let pendingError = Mutex<KafkaError?>(nil)
 
     func takePendingError() -> KafkaError? {
@@ -254,6 +258,13 @@ final class ConsumerCallbacks: RDKafkaCallbacks, @unchecked Sendable {
         partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
     ) {
         rebalances.add(1, ordering: .releasing)
+        // A batch call that served this hook returns as soon as the queue is empty, rather than
+        // waiting out its timeout and taking in messages fetched for the new assignment (only
+        // there: rd_kafka_consumer_close waits on the same queue for its own revoke).
+        if batching.load(ordering: .acquiring), let queue = rd_kafka_queue_get_consumer(handle) {
+            rd_kafka_queue_yield(queue)
+            rd_kafka_queue_destroy(queue)
+        }
         let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
         let consumer = self.consumer.withLock { $0.value }
         let listener = self.listener.withLock { $0 }
