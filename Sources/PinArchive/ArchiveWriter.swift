@@ -158,7 +158,17 @@ final class ArchiveWriter: @unchecked Sendable {
             $0.objects += 1
             $0.bytes += bytes.count
         }
-        try consumer.commit([TopicPartition(topic: topic, partition: run.name.partition): run.nextOffset])
+        let partition = TopicPartition(topic: topic, partition: run.name.partition)
+        do {
+            try consumer.commit([partition: run.nextOffset])
+        } catch {
+            guard error.isGroupMembershipChange else { throw error }
+            // The object is stored: whoever is assigned the partition next resumes after it
+            // (recovery reads the stored objects), so the commit is not needed for exactly-once.
+            logger.warning(
+                "\(partition): commit of \(run.nextOffset) refused during a rebalance (\(error)); the next owner resumes after the stored object"
+            )
+        }
         logger.debug(
             "stored \(store.describe(key))",
             [("records", String(run.count)), ("bytes", String(bytes.count)), ("next", String(run.nextOffset))])
