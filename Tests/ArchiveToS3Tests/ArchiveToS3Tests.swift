@@ -126,6 +126,43 @@ import Testing
         _ = try await verifyArchive(store: LocalDirectoryStore(root: directory), prefix: "", topic: topic, count: 900)
     }
 
+    /// A second member joins while the first works through a backlog: the first revokes
+    /// (flushing and committing), batches caught by the rebalance are dropped and fetched again,
+    /// and between them the two archive every offset exactly once.
+    @Test func aMemberJoiningMidStreamLeavesEveryOffsetInOneObject() async throws {
+        let topic = try makeTopic()
+        let total = 30_000
+        try produce(topic: topic, range: 0..<total, producer: try makeProducer())
+        let directory = NSTemporaryDirectory() + uniqueName("archive-rebalance")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let arguments =
+            [
+                "--dest", directory, "--topic", topic, "--group", uniqueName("g"), "--flush-records", "500",
+                "--flush-interval", "0.5", "--log-level", "debug",
+            ] + fastGroup
+        let first = try ToolRun(arguments)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !first.log.contains("assigned"), first.process.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let second = try ToolRun(arguments)
+        let store = LocalDirectoryStore(root: directory)
+        var archived = 0
+        while archived < total, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(500))
+            archived = 0
+            for info in try await store.list(prefix: "") {
+                archived += try await store.get(info.key).reduce(0) { $1 == 0x0A ? $0 + 1 : $0 }
+            }
+        }
+        kill(first.process.processIdentifier, SIGTERM)
+        kill(second.process.processIdentifier, SIGTERM)
+        #expect(try await first.wait() == 0, "\(first.log)")
+        #expect(try await second.wait() == 0, "\(second.log)")
+        #expect(second.log.contains("assigned"), "\(second.log)")
+        _ = try await verifyArchive(store: store, prefix: "", topic: topic, count: total)
+    }
+
     @Test func missingBucketExits69() async throws {
         let topic = try makeTopic()
         let (status, log) = try await runTool(
