@@ -53,12 +53,15 @@ public struct ArchiveBuffers {
         return (runs, hadNewline)
     }
 
-    /// Hands back the bytes of a stored run, for a later run to fill.
-    public mutating func recycle(_ storage: [UInt8]) {
-        guard spares.count < 2 else { return }
-        var storage = storage
-        storage.removeAll(keepingCapacity: true)
-        spares.append(storage)
+    /// Takes back the bytes of a stored run (leaving `storage` empty), for a later run to fill:
+    /// its pages are already in memory, so filling it costs no page faults. Only an array held
+    /// nowhere else is kept; emptying a shared one would allocate anew.
+    public mutating func recycle(_ storage: inout [UInt8]) {
+        var taken: [UInt8] = []
+        swap(&taken, &storage)
+        guard spares.count < 2, taken.capacity > 0 else { return }
+        taken.removeAll(keepingCapacity: true)
+        spares.append(taken)
     }
 
     /// An empty array for a new run: a recycled one, else one with room for a full run (pages

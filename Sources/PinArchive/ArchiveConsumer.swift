@@ -64,7 +64,7 @@ public final class ArchiveConsumer: @unchecked Sendable {
             try throwHookFailure()
             if !batch.dropped.isEmpty { try seekToExpectedOffsets(batch.dropped) }
             if let failure = writer.failure { throw failure }
-            for storage in writer.takeRecycled() { buffers.recycle(storage) }
+            recycleStoredArrays()
             if clock.now - lastAgeCheck >= .milliseconds(500) {
                 lastAgeCheck = clock.now
                 try flushAged()
@@ -180,7 +180,12 @@ public final class ArchiveConsumer: @unchecked Sendable {
         guard !runs.isEmpty else { return }
         try writer.submit(runs)
         // The writer took the run once it was done with the one before: reuse that one's array.
-        for storage in writer.takeRecycled() { buffers.recycle(storage) }
+        recycleStoredArrays()
+    }
+
+    private func recycleStoredArrays() {
+        var arrays = writer.takeRecycled()
+        for index in arrays.indices { buffers.recycle(&arrays[index]) }
     }
 
     private static func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

@@ -115,11 +115,13 @@ final class ArchiveWriter: @unchecked Sendable {
         while var run = next() {
             do {
                 try store(run)
-                var bytes: [UInt8] = []
-                swap(&bytes, &run.bytes)
-                locked {
-                    $0.busy = false
-                    if $0.recycled.count < 2 { $0.recycled.append(bytes) }
+                locked { state in
+                    state.busy = false
+                    guard state.recycled.count < 2 else { return }
+                    // Moved, not copied: the consumer can empty the array without reallocating it.
+                    var bytes: [UInt8] = []
+                    swap(&bytes, &run.bytes)
+                    state.recycled.append(bytes)
                 }
                 // Give back the pages freed since the last object (librdkafka frees each message
                 // as it is consumed, across its threads' arenas): resident memory then follows

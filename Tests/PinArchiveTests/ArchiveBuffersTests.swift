@@ -42,7 +42,9 @@ import Testing
                 .runs
         }
         #expect(runs.count == 1)
-        buffers.recycle(runs[0].bytes)
+        var stored = runs[0].bytes
+        buffers.recycle(&stored)
+        #expect(stored.isEmpty)
         runs += buffers.add(partition: 0, offset: 2, value: value(2), date: day1, now: now).runs
         runs += buffers.sealAll()
         #expect(runs.count == 2)
