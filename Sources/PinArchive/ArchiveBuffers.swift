@@ -14,6 +14,8 @@ public struct ArchiveBuffers {
     public let policy: FlushPolicy
     private var buffers: [Int32: PartitionBuffer] = [:]
     public private(set) var bufferedBytes = 0
+    /// Emptied arrays of stored runs, filled again by the next runs (no regrowing, no new pages).
+    private var spares: [[UInt8]] = []
 
     public init(topic: String, policy: FlushPolicy) {
         self.topic = topic
@@ -33,7 +35,8 @@ public struct ArchiveBuffers {
             runs.append(run)
         }
         var buffer =
-            buffers.removeValue(forKey: partition) ?? PartitionBuffer(firstOffset: offset, date: date, startedAt: now)
+            buffers.removeValue(forKey: partition)
+            ?? PartitionBuffer(firstOffset: offset, date: date, startedAt: now, storage: newStorage())
         let before = buffer.bytes.count
         let hadNewline = buffer.append(offset: offset, value: value)
         bufferedBytes += buffer.bytes.count - before
@@ -48,6 +51,26 @@ public struct ArchiveBuffers {
             runs.append(run)
         }
         return (runs, hadNewline)
+    }
+
+    /// Takes back the bytes of a stored run (leaving `storage` empty), for a later run to fill:
+    /// its pages are already in memory, so filling it costs no page faults. Only an array held
+    /// nowhere else is kept; emptying a shared one would allocate anew.
+    public mutating func recycle(_ storage: inout [UInt8]) {
+        var taken: [UInt8] = []
+        swap(&taken, &storage)
+        guard spares.count < 2, taken.capacity > 0 else { return }
+        taken.removeAll(keepingCapacity: true)
+        spares.append(taken)
+    }
+
+    /// An empty array for a new run: a recycled one, else one with room for a full run (pages
+    /// are only touched as they are filled).
+    private mutating func newStorage() -> [UInt8] {
+        if let spare = spares.popLast() { return spare }
+        var storage: [UInt8] = []
+        storage.reserveCapacity(min(policy.maxBytes, 64 << 20) + (64 << 10))
+        return storage
     }
 
     /// Closes the partition's open run, if any.

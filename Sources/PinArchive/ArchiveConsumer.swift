@@ -18,6 +18,10 @@ public final class ArchiveConsumer: @unchecked Sendable {
     private let compression: StreamFormat
     private let logger: StderrLogger
     private let clock = ContinuousClock()
+    /// Stores sealed runs and commits after them while consuming goes on.
+    private let writer: ArchiveWriter
+    /// The date of the last message's day, so that a date string is made once per day, not per message.
+    private var lastDay: (day: Int64, date: String)?
 
     private var buffers: ArchiveBuffers
     /// The next offset to archive per assigned partition.
@@ -39,19 +43,28 @@ public final class ArchiveConsumer: @unchecked Sendable {
         self.compression = compression
         self.logger = logger
         buffers = ArchiveBuffers(topic: topic, policy: policy)
+        writer = ArchiveWriter(
+            store: store, prefix: prefix, topic: topic, compression: compression, consumer: consumer, logger: logger)
     }
+
+    /// Messages taken from librdkafka per call.
+    static let batchSize = 1000
 
     /// Consumes until `shouldStop` returns true (checked between polls) or, with `once`, until
     /// the assigned partitions reached their end offsets seen at assignment; then flushes,
     /// commits and leaves the group.
     public func run(shouldStop: () -> Bool) throws -> ArchiveStatistics {
+        writer.start()
+        defer { writer.stop() }
         try consumer.subscribe(topics: [topic], listener: Listener(archive: self))
         let started = clock.now
         var lastAgeCheck = clock.now
         while !shouldStop() {
-            let message = try pollOnce()
+            let batch = try pollBatch()
             try throwHookFailure()
-            if let message { try archive(message) }
+            if !batch.dropped.isEmpty { try seekToExpectedOffsets(batch.dropped) }
+            if let failure = writer.failure { throw failure }
+            recycleStoredArrays()
             if clock.now - lastAgeCheck >= .milliseconds(500) {
                 lastAgeCheck = clock.now
                 try flushAged()
@@ -70,20 +83,38 @@ public final class ArchiveConsumer: @unchecked Sendable {
             }
         }
         try flushAll()
+        try writer.drain()
         statistics.lag = currentLag()
         try consumer.close()
         try throwHookFailure()
+        try writer.drain()
+        (statistics.objects, statistics.bytes) = writer.totals
         return statistics
     }
 
-    /// One poll; transient consumer errors are logged (librdkafka recovers from them).
-    private func pollOnce() throws -> KafkaMessage? {
+    /// One batch of messages, each archived; transient consumer errors are logged (librdkafka
+    /// recovers from them).
+    private func pollBatch() throws -> KafkaBatchResult {
         do {
-            return try consumer.poll(timeout: .milliseconds(200))
-        } catch {
-            if error.isFatal { throw error }
+            let result = try consumer.poll(upTo: Self.batchSize, timeout: .milliseconds(200)) { try archive($0) }
+            for error in result.errors {
+                if error.isFatal { throw error }
+                logger.warning("kafka: \(error)")
+            }
+            return result
+        } catch let error as KafkaError where !error.isFatal && writer.failure == nil {
             logger.warning("kafka: \(error)")
-            return nil
+            return KafkaBatchResult()
+        }
+    }
+
+    /// A rebalance dropped a batch unread: fetch the partitions it held messages of again from
+    /// the offset expected next (if still assigned), so nothing is skipped.
+    private func seekToExpectedOffsets(_ partitions: [TopicPartition]) throws {
+        for member in partitions where member.topic == topic {
+            guard let next = nextOffsets[member.partition] else { continue }
+            logger.debug("\(member): fetching again from \(next) after a rebalance")
+            try consumer.seek(member, to: next)
         }
     }
 
@@ -114,7 +145,7 @@ public final class ArchiveConsumer: @unchecked Sendable {
         guard message.topic == topic, let expected = nextOffsets[partition], message.offset >= expected else {
             return  // not ours any more, or already archived
         }
-        let date = ArchiveObjectName.date(milliseconds: message.timestamp ?? Self.nowMilliseconds())
+        let date = utcDate(milliseconds: message.timestamp ?? Self.nowMilliseconds())
         let (runs, hadNewline) = buffers.add(
             partition: partition, offset: message.offset, value: message.value, date: date, now: clock.now)
         if hadNewline { statistics.valuesWithNewlines += 1 }
@@ -122,6 +153,14 @@ public final class ArchiveConsumer: @unchecked Sendable {
         nextOffsets[partition] = message.offset + 1
         statistics.records += 1
         try store(runs)
+    }
+
+    private func utcDate(milliseconds: Int64) -> String {
+        let day = milliseconds >= 0 ? milliseconds / 86_400_000 : (milliseconds + 1) / 86_400_000 - 1
+        if let lastDay, lastDay.day == day { return lastDay.date }
+        let date = ArchiveObjectName.date(milliseconds: milliseconds)
+        lastDay = (day, date)
+        return date
     }
 
     private func flushAged() throws {
@@ -136,22 +175,17 @@ public final class ArchiveConsumer: @unchecked Sendable {
         try store(buffers.seal(partition).map { [$0] } ?? [])
     }
 
-    /// Stores each run as one object, then commits the offset after it.
+    /// Hands the runs to the writer, which stores each as one object, then commits the offset after it.
     private func store(_ runs: [SealedRun]) throws {
-        for run in runs {
-            var name = run.name
-            name.format = compression
-            let key = name.key(prefix: prefix)
-            let store = self.store
-            let bytes = compression == .none ? run.bytes : try Compressor.compress(run.bytes, format: compression)
-            try BlockingBridge.wait { try await store.put(key, bytes: bytes) }
-            statistics.objects += 1
-            statistics.bytes += bytes.count
-            try consumer.commit([TopicPartition(topic: topic, partition: run.name.partition): run.nextOffset])
-            logger.debug(
-                "stored \(store.describe(key))",
-                [("records", String(run.count)), ("bytes", String(bytes.count)), ("next", String(run.nextOffset))])
-        }
+        guard !runs.isEmpty else { return }
+        try writer.submit(runs)
+        // The writer took the run once it was done with the one before: reuse that one's array.
+        recycleStoredArrays()
+    }
+
+    private func recycleStoredArrays() {
+        var arrays = writer.takeRecycled()
+        for index in arrays.indices { buffers.recycle(&arrays[index]) }
     }
 
     private static func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -187,6 +221,8 @@ public final class ArchiveConsumer: @unchecked Sendable {
                     if start == nil { start = marks.low }
                 }
                 nextOffsets[partition] = start ?? 0
+                // An explicit start spares librdkafka its own committed-offset and reset lookups.
+                starts[member] = start ?? 0
             }
             logger.info("assigned \(ours.map(\.description).joined(separator: ", "))")
         } catch {
@@ -205,9 +241,15 @@ public final class ArchiveConsumer: @unchecked Sendable {
                     logger.warning(
                         "\(member) was lost; dropped \(dropped.count) unflushed records (they will be consumed again)")
                 }
+                let queued = writer.drop(partition: member.partition)
+                if queued > 0 {
+                    logger.warning("\(member) was lost; dropped \(queued) records waiting to be stored")
+                }
             } else {
                 do { try flush(member.partition) } catch { hookFailure = hookFailure ?? error }
             }
+            // Revoked partitions must be stored and committed (or dropped) before the group moves them.
+            do { try writer.drain() } catch { hookFailure = hookFailure ?? error }
             nextOffsets[member.partition] = nil
             targets[member.partition] = nil
         }

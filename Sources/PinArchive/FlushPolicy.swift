@@ -8,7 +8,7 @@ public struct FlushPolicy: Sendable {
 
     public init(
         maxRecords: Int = 10_000, maxBytes: Int = 16 << 20, maxAge: Duration = .seconds(60),
-        maxBufferBytes: Int = 256 << 20
+        maxBufferBytes: Int = 64 << 20
     ) {
         self.maxRecords = maxRecords
         self.maxBytes = maxBytes

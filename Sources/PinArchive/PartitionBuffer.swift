@@ -1,3 +1,5 @@
+import Foundation
+
 /// The pending, contiguous run of one partition's messages that will become one object.
 struct PartitionBuffer {
     let firstOffset: Int64
@@ -7,8 +9,10 @@ struct PartitionBuffer {
     private(set) var count = 0
     private(set) var lastOffset: Int64
 
-    init(firstOffset: Int64, date: String, startedAt: ContinuousClock.Instant) {
+    /// `storage` is an empty array whose capacity is reused.
+    init(firstOffset: Int64, date: String, startedAt: ContinuousClock.Instant, storage: [UInt8] = []) {
         self.firstOffset = firstOffset
+        self.bytes = storage
         self.lastOffset = firstOffset - 1
         self.date = date
         self.startedAt = startedAt
@@ -21,9 +25,14 @@ struct PartitionBuffer {
         var hadNewline = false
         let start = bytes.count
         bytes.append(contentsOf: value)
-        for index in start..<bytes.count where bytes[index] == 0x0A {
-            bytes[index] = 0x20
-            hadNewline = true
+        bytes.withUnsafeMutableBytes { buffer in
+            guard var cursor = buffer.baseAddress.map({ $0 + start }) else { return }
+            let end = buffer.baseAddress! + buffer.count
+            while cursor < end, let found = memchr(cursor, 0x0A, end - cursor) {
+                found.storeBytes(of: 0x20, as: UInt8.self)
+                hadNewline = true
+                cursor = UnsafeMutableRawPointer(found) + 1
+            }
         }
         bytes.append(0x0A)
         count += 1

@@ -12,6 +12,12 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let client: RDKafkaClient
     private let callbacks: ConsumerCallbacks
     private let closed = Atomic<Bool>(false)
+    /// The consumer queue, for batch polls.
+    private let queue: OpaquePointer
+    /// Reused by ``poll(upTo:timeout:_:)`` (one polling thread at a time).
+    private var batch: [UnsafeMutablePointer<rd_kafka_message_t>?] = []
+    /// The last topic name read from a message, by topic handle: one String per topic, not per message.
+    private var topicName: (handle: OpaquePointer, name: String)?
 
     public init(configuration: KafkaConsumerConfiguration) throws(KafkaError) {
         let callbacks = ConsumerCallbacks(logHandler: configuration.logHandler)
@@ -29,11 +35,13 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
         // Serve errors and logs through consumer_poll as well.
         _ = rd_kafka_poll_set_consumer(client.handle)
+        queue = rd_kafka_queue_get_consumer(client.handle)!
         callbacks.consumer.withLock { $0.value = self }
     }
 
     deinit {
         if !closed.load(ordering: .acquiring) { _ = rd_kafka_consumer_close(client.handle) }
+        rd_kafka_queue_destroy(queue)
     }
 
     /// Joins the group for `topics`. `listener` sees every assignment and revocation.
@@ -63,6 +71,72 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
         let fatal = err == RD_KAFKA_RESP_ERR__FATAL
         throw client.explained(
+            KafkaError(code: .init(rawValue: err.rawValue), message: "consume: \(where_)\(reason)", isFatal: fatal))
+    }
+
+    /// Waits up to `timeout` for messages and passes up to `maxMessages` of them to `body`, taken
+    /// from librdkafka's queue in one call (`rd_kafka_consume_batch_queue`) rather than one poll
+    /// each. Rebalance hooks run inside this call, like in ``poll(timeout:)``; when one ran, the
+    /// batch is dropped unread (some of its messages may predate the new assignment) and the
+    /// result lists the partitions whose messages were dropped: the caller must
+    /// ``seek(_:to:timeout:)`` those it still holds to the offsets it expects next. Consumer
+    /// errors of single messages (most are transient) are returned, not thrown; errors of the
+    /// whole client are thrown.
+    public func poll(upTo maxMessages: Int, timeout: Duration, _ body: (KafkaMessage) throws -> Void) throws
+        -> KafkaBatchResult
+    {
+        if batch.count < maxMessages { batch = Array(repeating: nil, count: maxMessages) }
+        let rebalancesBefore = callbacks.rebalances.load(ordering: .acquiring)
+        callbacks.batching.store(true, ordering: .releasing)
+        let count = batch.withUnsafeMutableBufferPointer { slots in
+            rd_kafka_consume_batch_queue(queue, timeout.kafkaMilliseconds, slots.baseAddress, maxMessages)
+        }
+        callbacks.batching.store(false, ordering: .releasing)
+        if count < 0 { throw client.explained(KafkaError(rd_kafka_last_error(), "consume")) }
+        defer { for index in 0..<count { rd_kafka_message_destroy(batch[index]) } }
+        if let error = callbacks.takePendingError() { throw error }
+        var result = KafkaBatchResult()
+        if callbacks.rebalances.load(ordering: .acquiring) != rebalancesBefore {
+            var dropped: Set<TopicPartition> = []
+            for index in 0..<count {
+                guard let message = batch[index], message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+                dropped.insert(
+                    TopicPartition(topic: name(of: message.pointee.rkt), partition: message.pointee.partition))
+            }
+            result.dropped = dropped.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+            return result
+        }
+        for index in 0..<count {
+            guard let message = batch[index] else { continue }
+            let err = message.pointee.err
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                result.messages += 1
+                try body(KafkaMessage(message, topic: name(of: message.pointee.rkt)))
+            } else if err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                result.errors.append(error(of: message))
+            }
+        }
+        return result
+    }
+
+    private func name(of handle: OpaquePointer?) -> String {
+        guard let handle else { return "" }
+        if let cached = topicName, cached.handle == handle { return cached.name }
+        let name = String(cString: rd_kafka_topic_name(handle))
+        topicName = (handle, name)
+        return name
+    }
+
+    private func error(of message: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaError {
+        let err = message.pointee.err
+        let reason =
+            rd_kafka_message_errstr(message).map { String(cString: $0) } ?? String(cString: rd_kafka_err2str(err))
+        var where_ = ""
+        if let rkt = message.pointee.rkt {
+            where_ = "\(String(cString: rd_kafka_topic_name(rkt)))[\(message.pointee.partition)]: "
+        }
+        let fatal = err == RD_KAFKA_RESP_ERR__FATAL
+        return client.explained(
             KafkaError(code: .init(rawValue: err.rawValue), message: "consume: \(where_)\(reason)", isFatal: fatal))
     }
 
@@ -147,12 +221,29 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 }
 
+/// What one ``KafkaConsumer/poll(upTo:timeout:_:)`` did.
+public struct KafkaBatchResult: Sendable {
+    /// Messages passed to the body.
+    public var messages = 0
+    /// A rebalance hook ran during the call and the batch was dropped unread: these partitions
+    /// had messages in it. Seek those still assigned to the offsets expected next.
+    public var dropped: [TopicPartition] = []
+    /// Errors the consumer reported for single messages; transient unless `isFatal`.
+    public var errors: [KafkaError] = []
+
+    public init() {}
+}
+
 /// Rebalance state reached from librdkafka's callback.
 final class ConsumerCallbacks: RDKafkaCallbacks, @unchecked Sendable {
     struct WeakConsumer { weak var value: KafkaConsumer? }
 
     let consumer = Mutex(WeakConsumer())
     let listener = Mutex<(any KafkaRebalanceListener)?>(nil)
+    /// How many rebalance events were served so far.
+    let rebalances = Atomic<Int>(0)
+    /// A batch call is running on the polling thread.
+    let batching = Atomic<Bool>(false)
     private let pendingError = Mutex<KafkaError?>(nil)
 
     func takePendingError() -> KafkaError? {
@@ -166,6 +257,14 @@ final class ConsumerCallbacks: RDKafkaCallbacks, @unchecked Sendable {
         handle: OpaquePointer, err: rd_kafka_resp_err_t,
         partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
     ) {
+        rebalances.add(1, ordering: .releasing)
+        // A batch call that served this hook returns as soon as the queue is empty, rather than
+        // waiting out its timeout and taking in messages fetched for the new assignment (only
+        // there: rd_kafka_consumer_close waits on the same queue for its own revoke).
+        if batching.load(ordering: .acquiring), let queue = rd_kafka_queue_get_consumer(handle) {
+            rd_kafka_queue_yield(queue)
+            rd_kafka_queue_destroy(queue)
+        }
         let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
         let consumer = self.consumer.withLock { $0.value }
         let listener = self.listener.withLock { $0 }

@@ -44,10 +44,19 @@ public struct KafkaError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let partitionEOF = Code(rawValue: RD_KAFKA_RESP_ERR__PARTITION_EOF.rawValue)
         public static let destroyed = Code(rawValue: RD_KAFKA_RESP_ERR__DESTROY.rawValue)
         public static let fatal = Code(rawValue: RD_KAFKA_RESP_ERR__FATAL.rawValue)
+        public static let illegalGeneration = Code(rawValue: RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION.rawValue)
+        public static let rebalanceInProgress = Code(rawValue: RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS.rawValue)
+        public static let unknownMemberID = Code(rawValue: RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID.rawValue)
     }
 }
 
 extension KafkaError {
+    /// The group coordinator refused a request because the group is rebalancing or moved on to a
+    /// new generation without this member (a commit sent just as another member joined or left).
+    public var isGroupMembershipChange: Bool {
+        [.illegalGeneration, .rebalanceInProgress, .unknownMemberID].contains(code)
+    }
+
     /// Errors that retrying will not fix: wrong credentials, TLS or SASL settings.
     var isCredentialsProblem: Bool {
         [.authentication, .saslAuthenticationFailed, .ssl].contains(code)

@@ -38,6 +38,11 @@ public struct KafkaMessage: Sendable, Equatable {
 extension KafkaMessage {
     /// Copies a librdkafka message (that has no error).
     init(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
+        self.init(message, topic: String(cString: rd_kafka_topic_name(message.pointee.rkt)))
+    }
+
+    /// Copies a librdkafka message (that has no error) whose topic name the caller already has.
+    init(_ message: UnsafeMutablePointer<rd_kafka_message_t>, topic: String) {
         let raw = message.pointee
         var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let timestamp = rd_kafka_message_timestamp(message, &type)
@@ -61,7 +66,7 @@ extension KafkaMessage {
             }
         }
         self.init(
-            topic: String(cString: rd_kafka_topic_name(raw.rkt)),
+            topic: topic,
             partition: raw.partition,
             offset: raw.offset,
             key: key,

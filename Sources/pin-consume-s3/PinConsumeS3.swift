@@ -35,7 +35,7 @@ struct PinConsumeS3: ParsableCommand {
     var flushInterval: Double = 60
 
     @Option(name: .long, help: "Bytes buffered across all partitions; above it the largest buffer is flushed.")
-    var maxBufferBytes = 256 << 20
+    var maxBufferBytes = 64 << 20
 
     @Option(name: .long, help: "Compress each object as a whole: none, gzip (.jsonl.gz) or zstd (.jsonl.zst).")
     var compression: Compression = .none
@@ -66,6 +66,9 @@ struct PinConsumeS3: ParsableCommand {
             var configuration = KafkaConsumerConfiguration(bootstrapServers: kafka.resolvedBrokers, groupID: group)
             // noida-db and far-behind consumers: fetch sizes are not honoured, so accept any size.
             configuration.properties["receive.message.max.bytes"] = "2147483647"
+            // Bounded prefetch: librdkafka's consumer defaults queue up to 64 MiB ahead plus a 50 MiB
+            // fetch; an archiver gains nothing from more than a few objects' worth. -X overrides both.
+            for (key, value) in Self.prefetchDefaults { configuration.properties[key] = value }
             for (key, value) in try kafka.parsedProperties() { configuration.properties[key] = value }
             configuration.logHandler = { level, facility, message in
                 switch level {
@@ -98,6 +101,13 @@ struct PinConsumeS3: ParsableCommand {
             throw ExitStatus.software
         }
     }
+
+    /// librdkafka settings that bound what is fetched ahead of the archive (docs/pin-consume-s3.md, Memory).
+    static let prefetchDefaults = [
+        "queued.max.messages.kbytes": "16384",
+        "queued.min.messages": "10000",
+        "fetch.max.bytes": "8388608",
+    ]
 
     enum Compression: String, CaseIterable, ExpressibleByArgument {
         case none, gzip, zstd

@@ -126,6 +126,43 @@ import Testing
         _ = try await verifyArchive(store: LocalDirectoryStore(root: directory), prefix: "", topic: topic, count: 900)
     }
 
+    /// A second member joins while the first works through a backlog: the first revokes
+    /// (flushing and committing), batches caught by the rebalance are dropped and fetched again,
+    /// and between them the two archive every offset exactly once.
+    @Test func aMemberJoiningMidStreamLeavesEveryOffsetInOneObject() async throws {
+        let topic = try makeTopic()
+        let total = 30_000
+        try produce(topic: topic, range: 0..<total, producer: try makeProducer())
+        let directory = NSTemporaryDirectory() + uniqueName("archive-rebalance")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let arguments =
+            [
+                "--dest", directory, "--topic", topic, "--group", uniqueName("g"), "--flush-records", "500",
+                "--flush-interval", "0.5", "--log-level", "debug",
+            ] + fastGroup
+        let first = try ToolRun(arguments)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !first.log.contains("assigned"), first.process.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let second = try ToolRun(arguments)
+        let store = LocalDirectoryStore(root: directory)
+        var archived = 0
+        while archived < total, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(500))
+            archived = 0
+            for info in try await store.list(prefix: "") {
+                archived += try await store.get(info.key).reduce(0) { $1 == 0x0A ? $0 + 1 : $0 }
+            }
+        }
+        kill(first.process.processIdentifier, SIGTERM)
+        kill(second.process.processIdentifier, SIGTERM)
+        #expect(try await first.wait() == 0, "\(first.log)")
+        #expect(try await second.wait() == 0, "\(second.log)")
+        #expect(second.log.contains("assigned"), "\(second.log)")
+        _ = try await verifyArchive(store: store, prefix: "", topic: topic, count: total)
+    }
+
     @Test func missingBucketExits69() async throws {
         let topic = try makeTopic()
         let (status, log) = try await runTool(
@@ -134,49 +171,55 @@ import Testing
         #expect(log.contains("NoSuchBucket") || log.lowercased().contains("bucket"), "\(log)")
     }
 
-    /// SIGKILL the consumer at random moments while messages flow, restart it each time, finish
-    /// with --once: every message is archived exactly once and no objects overlap.
-    @Test func killedAtRandomMomentsArchivesEveryOffsetExactlyOnce() async throws {
+    /// SIGKILL the consumer again and again at random moments while 100,000 messages flow over
+    /// three partitions, restarting it each time, then finish with --once: every offset of every
+    /// partition is in exactly one object, and the objects of a partition never overlap.
+    @Test(.timeLimit(.minutes(3))) func killedAtRandomMomentsArchivesEveryOffsetExactlyOnce() async throws {
         let topic = try makeTopic()
         let bucket = try await makeBucket()
-        let total = 10_000
-        // noida-db keeps a SIGKILLed member in its group for minutes, so every restart joins under a
-        // fresh group id: the restarted consumer then starts from the stored objects alone, the
-        // harder case for recovery (a committed offset only narrows the objects it looks at).
+        let total = 100_000
+        // noida-db keeps a SIGKILLed member in its group for over a minute, so every restart joins
+        // under a fresh group id: the restarted consumer then starts from the stored objects alone,
+        // the harder case for recovery (a committed offset only narrows the objects it looks at).
         func arguments(_ run: Int) -> [String] {
             [
                 "--dest", "s3://\(bucket.bucket)/raw", "--topic", topic, "--group", "\(topic)-\(run)",
-                "--flush-records",
-                "97", "--flush-interval", "0.3",
+                "--flush-records", "997", "--flush-interval", "0.3",
             ] + fastGroup
         }
+        // About 20 s of traffic in bursts of 1,000, so the kills land while messages arrive.
+        let published = Flag()
         let producing = Task.detached {
+            defer { published.set() }
             let producer = try makeProducer()
-            for batch in stride(from: 0, to: total, by: 250) {
-                try produce(topic: topic, range: batch..<min(total, batch + 250), producer: producer)
-                try await Task.sleep(for: .milliseconds(60))
+            for batch in stride(from: 0, to: total, by: 1000) {
+                try produce(topic: topic, range: batch..<min(total, batch + 1000), producer: producer)
+                try await Task.sleep(for: .milliseconds(200))
             }
         }
         var kills = 0
         var resumedFromObjects = 0
-        for attempt in 0..<6 {
+        var attempt = 0
+        // At least 8 kills, and on until every message is published.
+        while kills < 8 || !published.isSet {
             let run = try ToolRun(arguments(attempt))
-            try await Task.sleep(for: .milliseconds(Int64.random(in: 1500...4000)))
-            if run.process.isRunning {
-                try await run.killHard()
-                kills += 1
-                if run.log.contains("resuming at") { resumedFromObjects += 1 }
-            } else {
+            attempt += 1
+            try await Task.sleep(for: .milliseconds(Int64.random(in: 1000...3500)))
+            guard run.process.isRunning else {
                 Issue.record("consumer exited early: \(run.log)")
+                break
             }
+            try await run.killHard()
+            kills += 1
+            if run.log.contains("resuming at") { resumedFromObjects += 1 }
         }
         try await producing.value
-        let final = try await runTool(arguments(6) + ["--once"])
+        let final = try await runTool(arguments(attempt) + ["--once"])
         #expect(final.status == 0, "\(final.log)")
         #expect(final.log.contains("reached the end offsets"), "\(final.log)")
-        #expect(kills == 6)
-        // Every restart after the first found stored objects and started after them.
-        #expect(resumedFromObjects >= 4)
+        #expect(kills >= 8)
+        // Restarts found the stored objects and started after them.
+        #expect(resumedFromObjects >= kills / 2, "\(resumedFromObjects) of \(kills) restarts resumed from objects")
         let names = try await verifyArchive(store: bucket, prefix: "raw/", topic: topic, count: total)
         #expect(names.count > 3)
         try await removeBucket(bucket)

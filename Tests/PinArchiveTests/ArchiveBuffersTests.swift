@@ -31,6 +31,28 @@ import Testing
         #expect(runs[0].name.key(prefix: "raw/") == "raw/pins/dt=2024-05-01/pins+0+00000000000000000000.jsonl")
     }
 
+    /// A stored run's array, handed back, is filled by a later run from empty: nothing of the
+    /// old run shows through.
+    @Test func recycledStorageStartsEmpty() {
+        var buffers = ArchiveBuffers(topic: "pins", policy: FlushPolicy(maxRecords: 2))
+        var runs: [SealedRun] = []
+        for offset in 0..<2 {
+            runs +=
+                buffers.add(partition: 0, offset: Int64(offset), value: value(100 + offset), date: day1, now: now)
+                .runs
+        }
+        #expect(runs.count == 1)
+        var stored = runs[0].bytes
+        buffers.recycle(&stored)
+        #expect(stored.isEmpty)
+        runs += buffers.add(partition: 0, offset: 2, value: value(2), date: day1, now: now).runs
+        runs += buffers.sealAll()
+        #expect(runs.count == 2)
+        #expect(runs[0].bytes == Array("{\"n\":100}\n{\"n\":101}\n".utf8))
+        #expect(runs[1].bytes == Array("{\"n\":2}\n".utf8))
+        #expect(buffers.bufferedBytes == 0)
+    }
+
     @Test func recordCountGapsAndTheMemoryCapCut() {
         var buffers = ArchiveBuffers(topic: "pins", policy: FlushPolicy(maxRecords: 3, maxBufferBytes: 20))
         var runs: [SealedRun] = []

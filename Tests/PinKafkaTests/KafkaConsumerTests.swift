@@ -107,6 +107,35 @@ import Testing
         try consumer.close()
     }
 
+    /// Batches: every message once, in order per partition; the call in which the assignment
+    /// arrives reports it, and messages it held (none here, nothing was fetched yet) are named.
+    @Test func batchPollsPassEveryMessageOnceInOrder() async throws {
+        let (cluster, topic) = try await clusterWithMessages(500, partitions: 2)
+        let listener = RecordingListener()
+        let consumer = try KafkaConsumer(configuration: configuration(cluster, group: uniqueName("g")))
+        try consumer.subscribe(topics: [topic], listener: listener)
+        var offsets: [Int32: [Int64]] = [:]
+        var values: [String] = []
+        let deadline = ContinuousClock.now + .seconds(30)
+        while values.count < 500, ContinuousClock.now < deadline {
+            let result = try consumer.poll(upTo: 64, timeout: .milliseconds(100)) { message in
+                offsets[message.partition, default: []].append(message.offset)
+                values.append(text(message.value))
+            }
+            #expect(result.messages <= 64)
+            #expect(result.errors.isEmpty, "\(result.errors)")
+            for partition in result.dropped {
+                // Only a batch in which a rebalance hook ran is dropped: fetch it again.
+                try consumer.seek(partition, to: Int64(offsets[partition.partition]?.count ?? 0))
+            }
+        }
+        #expect(offsets[0] == Array(0..<250))
+        #expect(offsets[1] == Array(0..<250))
+        #expect(Set(values) == Set((0..<500).map { "value-\($0)" }))
+        #expect(listener.assigned.count == 1)
+        try consumer.close()
+    }
+
     @Test func messagesSequenceYieldsInOrder() async throws {
         let (cluster, topic) = try await clusterWithMessages(20)
         let consumer = try KafkaConsumer(configuration: configuration(cluster, group: uniqueName("g")))
