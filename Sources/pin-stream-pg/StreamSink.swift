@@ -121,6 +121,11 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
             }
             if let failure { throw failure }
             if inFlight != nil && inFlightIsDone { try finishInFlight() }
+            if !kafkaPending.isEmpty, let last = kafkaCommittedAt,
+                ContinuousClock.now - last >= settings.kafkaCommitInterval
+            {
+                commitToKafka()
+            }
             // A due batch waits for the one in flight by polling on; a full one by blocking.
             if batch.count >= settings.maxBatch || (batchIsDue && inFlightIsDone) { try submitBatch() }
             progress.update(totals)
