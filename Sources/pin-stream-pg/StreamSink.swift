@@ -57,9 +57,10 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
     private var outcome: Result<PinSink.CommitResult, any Error>?
     /// Kafka offset commits (for lag monitoring only), off the polling thread.
     private let kafkaCommits = DispatchQueue(label: "pin-stream-pg.kafka-commit")
-    /// Offsets stored in PostgreSQL and not yet committed to Kafka; when Kafka last got some.
+    /// Offsets stored in PostgreSQL and not yet committed to Kafka; when Kafka last got some (the first
+    /// commit comes an interval after the start, so a short `--once` run commits to Kafka once, at the end).
     private var kafkaPending: [Int32: Int64] = [:]
-    private var kafkaCommittedAt: ContinuousClock.Instant?
+    private var kafkaCommittedAt = ContinuousClock.now
 
     private struct InFlight {
         var request: PinSink.Batch
@@ -121,9 +122,7 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
             }
             if let failure { throw failure }
             if inFlight != nil && inFlightIsDone { try finishInFlight() }
-            if !kafkaPending.isEmpty, let last = kafkaCommittedAt,
-                ContinuousClock.now - last >= settings.kafkaCommitInterval
-            {
+            if !kafkaPending.isEmpty, ContinuousClock.now - kafkaCommittedAt >= settings.kafkaCommitInterval {
                 commitToKafka()
             }
             // A due batch waits for the one in flight by polling on; a full one by blocking.
@@ -227,7 +226,7 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
         for (partition, next) in request.nextOffsets where assigned.contains(partition) {
             kafkaPending[partition] = next
         }
-        if let last = kafkaCommittedAt, ContinuousClock.now - last < settings.kafkaCommitInterval { return }
+        if ContinuousClock.now - kafkaCommittedAt < settings.kafkaCommitInterval { return }
         commitToKafka()
     }
 
