@@ -56,6 +56,13 @@ public final class CopyRowWriter {
         }
     }
 
+    /// Appends rows already encoded as COPY text (whole lines, each ending in a newline).
+    func writeEncoded(_ lines: UnsafeRawBufferPointer, rows: Int = 1) throws(PostgresError) {
+        buffer.append(contentsOf: lines)
+        rowCount += Int64(rows)
+        if buffer.count >= chunkSize { try flush() }
+    }
+
     /// Sends the buffered rows to libpq.
     func flush() throws(PostgresError) {
         guard !buffer.isEmpty else { return }

@@ -29,11 +29,12 @@ public final class PinSink {
         self.table = table
     }
 
-    /// What one `commit` stored.
+    /// What one `commit` stores.
     public struct Batch: Sendable {
         public var topic: String
-        /// Rows in consumption order; for a `unique_id` that occurs more than once the last one wins.
-        public var rows: [PinRow]
+        /// Rows in consumption order, already encoded; for a `unique_id` that occurs more than once the last
+        /// one wins.
+        public var rows: PinRowBatch
         public var rejects: [PinReject]
         /// Per partition: the offset after the last message this batch consumed.
         public var nextOffsets: [Int32: Int64]
@@ -43,7 +44,7 @@ public final class PinSink {
         public var expectedOffsets: [Int32: Int64]
 
         public init(
-            topic: String, rows: [PinRow] = [], rejects: [PinReject] = [], nextOffsets: [Int32: Int64] = [:],
+            topic: String, rows: PinRowBatch, rejects: [PinReject] = [], nextOffsets: [Int32: Int64] = [:],
             expectedOffsets: [Int32: Int64] = [:]
         ) {
             self.topic = topic
@@ -51,6 +52,15 @@ public final class PinSink {
             self.rejects = rejects
             self.nextOffsets = nextOffsets
             self.expectedOffsets = expectedOffsets
+        }
+
+        public init(
+            topic: String, rows: [PinRow] = [], rejects: [PinReject] = [], nextOffsets: [Int32: Int64] = [:],
+            expectedOffsets: [Int32: Int64] = [:]
+        ) {
+            self.init(
+                topic: topic, rows: PinRowBatch(rows), rejects: rejects, nextOffsets: nextOffsets,
+                expectedOffsets: expectedOffsets)
         }
     }
 
@@ -149,53 +159,65 @@ public final class PinSink {
 
     /// Stores the batch in one transaction: rows upserted (last write wins), rejects, next offsets.
     /// On any error nothing is stored. Safe to retry as a whole (e.g. inside `connection.retrying`).
+    ///
+    /// Rows whose `unique_id` is not in the table yet are copied straight into it; the others go through a
+    /// staging table and `INSERT … ON CONFLICT (unique_id) DO UPDATE`. Should another writer insert one of
+    /// the new `unique_id`s meanwhile, the transaction is rolled back and run again with every row upserted.
     @discardableResult
     public func commit(_ batch: Batch) throws -> CommitResult {
+        do {
+            return try commit(batch, copyNewRows: true)
+        } catch let error as PostgresError where error.sqlState == "23505" {
+            return try commit(batch, copyNewRows: false)
+        }
+    }
+
+    private func commit(_ batch: Batch, copyNewRows: Bool) throws -> CommitResult {
         // Inside a caller's transaction the staging table is not emptied by COMMIT between batches.
         let nested = connection.inTransaction
         return try connection.transaction { db in
             try lockAndCheckOffsets(batch, db)
 
-            var unstorable: [PinReject] = []
-            var copied: Int64 = 0
             var written: Int64 = 0
-            if !batch.rows.isEmpty {
-                // Session-lifetime staging table, emptied at every commit; recreated after a reconnect.
-                try db.execute(
-                    "CREATE TEMP TABLE IF NOT EXISTS \(staging) (seq bigint, \(Self.stagingColumnTypes)) ON COMMIT DELETE ROWS"
-                )
-                let stagingColumns = ["seq"] + PinRow.columns
-                let copySQL = "COPY \(staging) (\(stagingColumns.joined(separator: ", "))) FROM STDIN"
-                copied = try db.copyIn(sql: copySQL, columns: stagingColumns) { writer in
-                    for (seq, row) in batch.rows.enumerated() {
-                        do {
-                            try writer.writeRow { copy in
-                                copy.append(Int64(seq))
-                                try row.write(to: &copy)
-                            }
-                        } catch let error as PostgresError where error.kind == .invalidValue {
-                            unstorable.append(
-                                PinReject(
-                                    partition: row.kafkaPartition, offset: row.kafkaOffset, rawValue: row.rawValue,
-                                    reason: error.description))
-                        }
-                    }
+            if batch.rows.count > 0 {
+                var existing: Set<String>?
+                if copyNewRows {
+                    let found = try db.execute(
+                        "SELECT unique_id FROM \(pins) WHERE unique_id = ANY($1::text[])",
+                        [.textArray(batch.rows.latestUniqueIDs)])
+                    existing = Set(try found.map { try $0.string("unique_id") ?? "" })
                 }
                 let columns = PinRow.columns.joined(separator: ", ")
-                let updates = PinRow.columns.filter { $0 != "unique_id" }.map { "\($0) = EXCLUDED.\($0)" }
-                    .joined(separator: ", ")
-                written =
+                if let existing, existing.count < batch.rows.count {
+                    written += try db.copyIn(sql: "COPY \(pins) (\(columns)) FROM STDIN", columns: PinRow.columns) {
+                        writer in
+                        try batch.rows.forEachLine(where: { !existing.contains($0) }) { try writer.writeEncoded($0) }
+                    }
+                }
+                if existing == nil || !existing!.isEmpty {
+                    // Session-lifetime staging table, emptied at every commit; recreated after a reconnect.
                     try db.execute(
-                        """
-                        INSERT INTO \(pins) (\(columns), ingested_at)
-                        SELECT DISTINCT ON (unique_id) \(columns), now() FROM \(staging)
-                        ORDER BY unique_id, seq DESC
-                        ON CONFLICT (unique_id) DO UPDATE SET \(updates), ingested_at = EXCLUDED.ingested_at
-                        """
-                    ).affectedRows ?? 0
-                if nested { try db.execute("DELETE FROM \(staging)") }
+                        "CREATE TEMP TABLE IF NOT EXISTS \(staging) (\(Self.stagingColumnTypes)) ON COMMIT DELETE ROWS")
+                    try db.copyIn(sql: "COPY \(staging) (\(columns)) FROM STDIN", columns: PinRow.columns) { writer in
+                        try batch.rows.forEachLine(where: { existing?.contains($0) ?? true }) {
+                            try writer.writeEncoded($0)
+                        }
+                    }
+                    let updates = PinRow.columns.filter { $0 != "unique_id" }.map { "\($0) = EXCLUDED.\($0)" }
+                        .joined(separator: ", ")
+                    written +=
+                        try db.execute(
+                            """
+                            INSERT INTO \(pins) (\(columns), ingested_at)
+                            SELECT \(columns), now() FROM \(staging)
+                            ON CONFLICT (unique_id) DO UPDATE SET \(updates), ingested_at = EXCLUDED.ingested_at
+                            """
+                        ).affectedRows ?? 0
+                    if nested { try db.execute("DELETE FROM \(staging)") }
+                }
             }
 
+            let unstorable = batch.rows.unstorable
             let allRejects = batch.rejects + unstorable
             var rejectsWritten: Int64 = 0
             if !allRejects.isEmpty {
@@ -239,7 +261,7 @@ public final class PinSink {
                     ])
             }
             return CommitResult(
-                rowsWritten: written, duplicatesCollapsed: copied - written, rejectsWritten: rejectsWritten,
+                rowsWritten: written, duplicatesCollapsed: Int64(batch.rows.duplicates), rejectsWritten: rejectsWritten,
                 unstorable: unstorable)
         }
     }

@@ -11,6 +11,8 @@ struct HTTPLoad: Sendable {
     let rate: Double
     let pauseUpToOneSecond: Bool
     let token: String?
+    /// Keep each accepted record's unique_id and the wall-clock time of its answer.
+    var recordAcks = false
     let logger: StderrLogger
 
     func run() -> LatencyRecorder {
@@ -64,7 +66,9 @@ struct HTTPLoad: Sendable {
                 let response = try connection.send(
                     method: "POST", path: target.path, headers: headers, body: pin.jsonBytes())
                 switch response.status {
-                case 200..<300: recorder.accepted += 1
+                case 200..<300:
+                    recorder.accepted += 1
+                    if recordAcks { recorder.acks.append((pin.uniqueID, Date().timeIntervalSince1970)) }
                 case 400, 413, 422: recorder.rejected += 1
                 default:
                     recorder.failed += 1

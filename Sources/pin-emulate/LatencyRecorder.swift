@@ -5,12 +5,15 @@ struct LatencyRecorder: Sendable {
     var rejected = 0
     var failed = 0
     var firstFailure: String?
+    /// With --ack-log: unique_id and Unix time of each 2xx answer.
+    var acks: [(uniqueID: String, time: Double)] = []
 
     mutating func merge(_ other: LatencyRecorder) {
         latencies += other.latencies
         accepted += other.accepted
         rejected += other.rejected
         failed += other.failed
+        acks += other.acks
         if firstFailure == nil { firstFailure = other.firstFailure }
     }
 

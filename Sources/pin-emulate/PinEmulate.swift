@@ -40,6 +40,12 @@ struct PinEmulate: ParsableCommand {
     @Option(help: "Concurrent keep-alive connections for --url.")
     var concurrency: Int = 8
 
+    @Option(
+        help: ArgumentHelp(
+            "With --url: write each accepted record's unique_id and the time its 2xx answer arrived (Unix seconds), "
+                + "tab-separated, one per line.", valueName: "file"))
+    var ackLog: String?
+
     @Option(help: "Bearer token for pin-api (env PIN_API_TOKEN).")
     var token: String?
 
@@ -53,6 +59,7 @@ struct PinEmulate: ParsableCommand {
         if rate < 0 { throw ValidationError("--rate must be >= 0") }
         if concurrency < 1 { throw ValidationError("--concurrency must be >= 1") }
         if likeOriginal && url == nil { throw ValidationError("--like-original needs --url") }
+        if ackLog != nil && url == nil { throw ValidationError("--ack-log needs --url") }
         if let url { _ = try Target(url: url) }
     }
 
@@ -80,8 +87,10 @@ struct PinEmulate: ParsableCommand {
             let target = try Target(url: url)
             let load = HTTPLoad(
                 target: target, feed: feed, concurrency: likeOriginal ? 1 : concurrency, rate: rate,
-                pauseUpToOneSecond: likeOriginal, token: token ?? Environment.value("PIN_API_TOKEN"), logger: logger)
+                pauseUpToOneSecond: likeOriginal, token: token ?? Environment.value("PIN_API_TOKEN"),
+                recordAcks: ackLog != nil, logger: logger)
             let result = load.run()
+            if let ackLog { try writeAcks(result.acks, to: ackLog, logger: logger) }
             throw result.failed > 0
                 ? ExitStatus.unavailable : result.rejected > 0 ? ExitStatus.dataError : ExitStatus.ok
         } else {
@@ -111,6 +120,18 @@ struct PinEmulate: ParsableCommand {
         try flush(&out)
         let seconds = (ContinuousClock.now - start).inSeconds
         logger.info("wrote \(written) records in \(String(format: "%.2f", seconds)) s")
+    }
+
+    private func writeAcks(_ acks: [(uniqueID: String, time: Double)], to path: String, logger: StderrLogger) throws {
+        var text = ""
+        text.reserveCapacity(acks.count * 56)
+        for ack in acks { text += "\(ack.uniqueID)\t\(String(format: "%.6f", ack.time))\n" }
+        do {
+            try text.write(toFile: path, atomically: false, encoding: .utf8)
+        } catch {
+            logger.error("cannot write \(path): \(error)")
+            throw ExitStatus.ioError
+        }
     }
 
     private func flush(_ out: inout [UInt8]) throws {

@@ -5,7 +5,8 @@ import PinPostgres
 /// The records consumed since the last commit, cleaned or rejected, with the offsets they cover.
 struct MicroBatch {
     let topic: String
-    private(set) var rows: [PinRow] = []
+    /// Cleaned rows, encoded for COPY as they are taken.
+    private(set) var rows = PinRowBatch()
     private(set) var rejects: [PinReject] = []
     /// Per partition: the offset after the last record taken.
     private(set) var nextOffsets: [Int32: Int64] = [:]
@@ -14,7 +15,7 @@ struct MicroBatch {
 
     init(topic: String) { self.topic = topic }
 
-    var count: Int { rows.count + rejects.count }
+    var count: Int { rows.added + rejects.count }
     var isEmpty: Bool { count == 0 }
 
     /// Cleans one message into a row, or keeps it as a dead letter with the reason.
@@ -34,7 +35,7 @@ struct MicroBatch {
 
     /// Forgets what was taken from `partitions`: their new owner reads it again from the stored offsets.
     mutating func drop(partitions: Set<Int32>) {
-        rows.removeAll { partitions.contains($0.kafkaPartition) }
+        rows.removeAll(partitions: partitions)
         rejects.removeAll { partitions.contains($0.partition) }
         for partition in partitions { nextOffsets[partition] = nil }
         if isEmpty { startedAt = nil }

@@ -21,7 +21,12 @@ struct RetryPolicy {
         var backoff = initialBackoff
         while true {
             do {
-                return try body()
+                let value = try body()
+                if attempt > 0 {
+                    let seconds = String(format2: (ContinuousClock.now - started).inSeconds)
+                    logger.info("PostgreSQL is reachable again after \(seconds) s; done \(what)")
+                }
+                return value
             } catch let error as PostgresError where error.isTransient {
                 attempt += 1
                 let elapsed = ContinuousClock.now - started

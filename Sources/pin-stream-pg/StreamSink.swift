@@ -1,3 +1,4 @@
+import Dispatch
 import PinCore
 import PinKafka
 import PinPostgres
@@ -7,8 +8,13 @@ import PinPostgres
 /// partition starts at its stored offset, so a crash or rebalance at any moment neither loses nor repeats
 /// a record. Kafka's group offsets are committed afterwards only so that lag shows in the usual tools.
 ///
-/// Everything here runs on the one thread that polls the consumer (librdkafka calls the rebalance hooks
-/// inside `poll` and `close`), hence `@unchecked Sendable`.
+/// Reading and storing overlap: while one batch's transaction runs on a thread of its own (`committer`),
+/// the poll loop reads, cleans and encodes the next batch. Only one batch is in flight, and the next is
+/// handed over only after it finished, so each batch still expects the offsets the previous one stored.
+///
+/// Everything else runs on the one thread that polls the consumer (librdkafka calls the rebalance hooks
+/// inside `poll` and `close`). The committing thread touches only `sink` and `outcome`, and the polling
+/// thread uses them only after `committed` was signalled, hence `@unchecked Sendable`.
 final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
     struct Settings {
         var topic: String
@@ -17,6 +23,9 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
         /// Stop at the end offsets seen when each partition was first assigned.
         var once: Bool
         var retry: RetryPolicy
+        /// How often the group's Kafka offsets (for lag monitoring only) follow PostgreSQL's, as Kafka's
+        /// own auto-commit does; also on revoke and at exit.
+        var kafkaCommitInterval: Duration = .seconds(5)
     }
 
     private let consumer: KafkaConsumer
@@ -40,6 +49,27 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
     /// A failure inside a rebalance hook, which cannot throw; the poll loop throws it.
     private var failure: StreamError?
 
+    /// The batch whose transaction runs on `committer` while the poll loop fills the next one.
+    private var inFlight: InFlight?
+    private let committer = DispatchQueue(label: "pin-stream-pg.commit")
+    /// Signalled by the committing thread when `outcome` is set.
+    private let committed = DispatchSemaphore(value: 0)
+    private var outcome: Result<PinSink.CommitResult, any Error>?
+    /// Kafka offset commits (for lag monitoring only), off the polling thread.
+    private let kafkaCommits = DispatchQueue(label: "pin-stream-pg.kafka-commit")
+    /// Offsets stored in PostgreSQL and not yet committed to Kafka; when Kafka last got some (the first
+    /// commit comes an interval after the start, so a short `--once` run commits to Kafka once, at the end).
+    private var kafkaPending: [Int32: Int64] = [:]
+    private var kafkaCommittedAt = ContinuousClock.now
+
+    private struct InFlight {
+        var request: PinSink.Batch
+        var taken: Int
+        var started: ContinuousClock.Instant
+        /// `committed` was already consumed by `inFlightIsDone`.
+        var done = false
+    }
+
     init(consumer: KafkaConsumer, sink: PinSink, settings: Settings, logger: StderrLogger, progress: StreamProgress) {
         self.consumer = consumer
         self.sink = sink
@@ -61,8 +91,11 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
         defer { progress.finish() }
         do {
             try pollUntilDone()
-            if !batch.isEmpty { try commitBatch() }
+            try submitBatch()
+            try finishInFlight()
         } catch {
+            // A commit still running may yet store its batch (or give up); either way nothing is lost.
+            _ = try? finishInFlight()
             closeConsumer()
             throw error
         }
@@ -88,7 +121,12 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
                 logger.warning("\(error)")
             }
             if let failure { throw failure }
-            if batch.count >= settings.maxBatch || batchIsDue { try commitBatch() }
+            if inFlight != nil && inFlightIsDone { try finishInFlight() }
+            if !kafkaPending.isEmpty, ContinuousClock.now - kafkaCommittedAt >= settings.kafkaCommitInterval {
+                commitToKafka()
+            }
+            // A due batch waits for the one in flight by polling on; a full one by blocking.
+            if batch.count >= settings.maxBatch || (batchIsDue && inFlightIsDone) { try submitBatch() }
             progress.update(totals)
         }
     }
@@ -107,11 +145,11 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
         return ContinuousClock.now - started >= settings.maxWait
     }
 
-    /// Short enough to notice signals and the batch deadline.
+    /// Short enough to notice signals, the batch deadline and the end of the commit in flight.
     private var pollTimeout: Duration {
         guard let started = batch.startedAt else { return .milliseconds(100) }
         let left = settings.maxWait - (ContinuousClock.now - started)
-        return max(.zero, min(.milliseconds(100), left))
+        return max(inFlight == nil ? .zero : .milliseconds(2), min(.milliseconds(100), left))
     }
 
     private var reachedEndOffsets: Bool {
@@ -120,25 +158,56 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
 
     // MARK: - Committing
 
-    /// Stores the batch (waiting out PostgreSQL outages per the retry policy), then commits the same
-    /// offsets to Kafka for monitoring.
-    private func commitBatch() throws(StreamError) {
+    /// Hands the batch to the committing thread, once the batch in flight is stored, and starts a new one.
+    /// The commit waits out PostgreSQL outages per the retry policy.
+    private func submitBatch() throws(StreamError) {
+        try finishInFlight()
+        // Finishing may have dropped what was read after a batch that could not be stored.
+        guard !batch.isEmpty else { return }
         let request = batch.sinkBatch(expected: storedPositions)
-        let taken = batch.count
+        inFlight = InFlight(request: request, taken: batch.count, started: .now)
         batch = MicroBatch(topic: settings.topic)
-        let started = ContinuousClock.now
-        do {
-            let result = try settings.retry.run("committing a batch of \(taken) records", logger: logger) {
-                if !sink.connection.isHealthy { try sink.connection.reset() }
-                return try sink.commit(request)
+        committer.async { [self] in
+            outcome = Result {
+                try settings.retry.run(
+                    "committing a batch of \(request.rows.added + request.rejects.count) records", logger: logger
+                ) {
+                    if !sink.connection.isHealthy { try sink.connection.reset() }
+                    return try sink.commit(request)
+                }
             }
+            committed.signal()
+        }
+    }
+
+    /// Whether the batch in flight (if any) is stored or failed, without waiting.
+    private var inFlightIsDone: Bool {
+        guard let flight = inFlight else { return true }
+        if flight.done { return true }
+        guard committed.wait(timeout: .now()) == .success else { return false }
+        inFlight?.done = true
+        return true
+    }
+
+    /// Waits for the batch in flight, then counts it and moves the stored positions on, or, if its offsets
+    /// moved meanwhile, drops it together with what was read after it from the same partitions.
+    private func finishInFlight() throws(StreamError) {
+        guard let flight = inFlight else { return }
+        if !flight.done { committed.wait() }
+        inFlight = nil
+        let result = outcome!
+        outcome = nil
+        let request = flight.request
+        let taken = flight.taken
+        do {
+            let result = try result.get()
             totals.records += taken
             totals.upserted += result.rowsWritten
             totals.duplicates += result.duplicatesCollapsed
             totals.rejected += result.rejectsWritten
             logger.debug(
                 "committed \(taken) records (\(result.rowsWritten) upserted, \(result.rejectsWritten) rejected) "
-                    + "in \(Int((ContinuousClock.now - started).inSeconds * 1000)) ms")
+                    + "in \(Int((ContinuousClock.now - flight.started).inSeconds * 1000)) ms")
             for reject in result.unstorable {
                 logger.warning(
                     "partition \(reject.partition) offset \(reject.offset) moved to the dead-letter table: \(reject.reason)"
@@ -154,7 +223,11 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
         for (partition, next) in request.nextOffsets where assigned.contains(partition) {
             storedPositions[partition] = next
         }
-        commitToKafka(request.nextOffsets)
+        for (partition, next) in request.nextOffsets where assigned.contains(partition) {
+            kafkaPending[partition] = next
+        }
+        if ContinuousClock.now - kafkaCommittedAt < settings.kafkaCommitInterval { return }
+        commitToKafka()
     }
 
     /// The stored offsets moved under the batch: either this batch's own COMMIT landed before the
@@ -181,6 +254,8 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
             return true
         }
         logger.warning("\(conflict); dropping the batch of \(taken) records")
+        // What was read after it from those partitions is read again from the stored offsets too.
+        batch.drop(partitions: Set(request.nextOffsets.keys))
         for partition in request.nextOffsets.keys where assigned.contains(partition) {
             let next = stored[partition] ?? KafkaOffset.beginning
             storedPositions[partition] = stored[partition]
@@ -197,21 +272,29 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
         return false
     }
 
-    private func commitToKafka(_ nextOffsets: [Int32: Int64]) {
+    /// Commits the pending offsets to the group, off the polling thread.
+    private func commitToKafka() {
+        kafkaCommittedAt = .now
         var offsets: [TopicPartition: Int64] = [:]
-        for (partition, next) in nextOffsets where assigned.contains(partition) {
+        for (partition, next) in kafkaPending where assigned.contains(partition) {
             offsets[TopicPartition(topic: settings.topic, partition: partition)] = next
         }
-        do {
-            try consumer.commit(offsets)
-        } catch {
-            // Only monitoring reads these offsets; PostgreSQL holds the ones that count.
-            logger.debug("Kafka offset commit failed: \(error)")
+        kafkaPending = [:]
+        guard !offsets.isEmpty else { return }
+        kafkaCommits.async { [consumer, logger, offsets] in
+            do {
+                try consumer.commit(offsets)
+            } catch {
+                // Only monitoring reads these offsets; PostgreSQL holds the ones that count.
+                logger.debug("Kafka offset commit failed: \(error)")
+            }
         }
     }
 
     private func closeConsumer() {
+        kafkaCommits.sync {}
         do { try consumer.close() } catch { logger.warning("closing the consumer: \(error)") }
+        kafkaCommits.sync {}
     }
 
     // MARK: - Rebalance hooks
@@ -222,6 +305,8 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
         guard !mine.isEmpty, failure == nil else { return [:] }
         let stored: [Int32: Int64]
         do {
+            // The connection is free again once the batch in flight is done.
+            try finishInFlight()
             stored = try settings.retry.run("reading stored offsets", logger: logger) {
                 if !sink.connection.isHealthy { try sink.connection.reset() }
                 return try sink.storedOffsets(topic: settings.topic)
@@ -265,14 +350,23 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
         let gone = Set(partitions.filter { $0.topic == settings.topic }.map(\.partition))
         guard !gone.isEmpty else { return }
         if consumer.assignmentLost || failure != nil {
-            // Another member may own them already; its reads start from the stored offsets.
+            // Another member may own them already; its reads start from the stored offsets. The batch in
+            // flight is fenced by the offsets it expects, so letting it finish is safe.
+            assigned.subtract(gone)
             batch.drop(partitions: gone)
-        } else if !batch.isEmpty {
-            do { try commitBatch() } catch {
+            do { try finishInFlight() } catch { failure = failure ?? error }
+        } else {
+            // Store everything read from them before they move.
+            do {
+                try submitBatch()
+                try finishInFlight()
+            } catch {
                 failure = error
                 batch.drop(partitions: gone)
             }
         }
+        commitToKafka()
+        kafkaCommits.sync {}
         assigned.subtract(gone)
         for partition in gone {
             storedPositions[partition] = nil

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import PinPostgres
@@ -90,6 +91,55 @@ extension PinPostgresTests {
             #expect(
                 try db.execute("SELECT title FROM \(sink.table) WHERE unique_id = 'b'")[0].string("title") == "updated")
             #expect(try sink.storedOffsets(topic: topic) == [0: 5, 1: 4])
+        }
+
+        @Test func newRowsAreCopiedAndExistingOnesUpdatedInOneBatch() throws {
+            let db = try TestDatabase.connect()
+            let sink = try makeSink(db)
+            defer { drop(sink) }
+            let topic = TestDatabase.uniqueName("topic")
+            try sink.commit(
+                PinSink.Batch(
+                    topic: topic, rows: [pin("old", partition: 0, offset: 0, title: "v1")], nextOffsets: [0: 1]))
+            let result = try sink.commit(
+                PinSink.Batch(
+                    topic: topic,
+                    rows: [
+                        pin("new", partition: 0, offset: 1, title: "first"),
+                        pin("old", partition: 0, offset: 2, title: "v2"),
+                        pin("new", partition: 0, offset: 3, title: "second"),
+                    ],
+                    nextOffsets: [0: 4], expectedOffsets: [0: 1]))
+            #expect(result.rowsWritten == 2)
+            #expect(result.duplicatesCollapsed == 1)
+            let rows = try db.execute("SELECT unique_id, title, kafka_offset FROM \(sink.table) ORDER BY unique_id")
+            #expect(try rows.map { try $0.string("title") } == ["second", "v2"])
+            #expect(try rows.map { try $0.int64("kafka_offset") } == [3, 2])
+        }
+
+        @Test func aRowInsertedMeanwhileByAnotherWriterIsUpserted() throws {
+            let db = try TestDatabase.connect()
+            nonisolated(unsafe) let other = try TestDatabase.connect()
+            let sink = try makeSink(db)
+            defer { drop(sink) }
+            let topic = TestDatabase.uniqueName("topic")
+            // Another writer holds an uncommitted row with the same unique_id: the sink's COPY waits for it and
+            // fails on the primary key once it commits; the batch is then stored again as an upsert.
+            try other.execute("BEGIN")
+            try other.execute(
+                "INSERT INTO \(sink.table) (unique_id, category, title) VALUES ('race', 'art', 'theirs')")
+            let committer = Thread {
+                Thread.sleep(forTimeInterval: 0.5)
+                _ = try? other.execute("COMMIT")
+            }
+            committer.start()
+            let result = try sink.commit(
+                PinSink.Batch(
+                    topic: topic, rows: [pin("race", partition: 0, offset: 0, title: "ours")], nextOffsets: [0: 1]))
+            #expect(result.rowsWritten == 1)
+            #expect(
+                try db.execute("SELECT title FROM \(sink.table) WHERE unique_id = 'race'")[0].string("title") == "ours")
+            #expect(try sink.storedOffsets(topic: topic) == [0: 1])
         }
 
         @Test func failedCommitLeavesNothing() throws {

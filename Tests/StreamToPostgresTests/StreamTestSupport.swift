@@ -46,11 +46,13 @@ struct StreamFixture {
     let topic: String
     let group: String
     let table: String
+    let databaseURL: String
 
-    init(_ prefix: String, partitions: Int = 3) throws {
+    init(_ prefix: String, partitions: Int = 3, databaseURL: String = StreamTestEnvironment.databaseURL) throws {
         topic = StreamTestEnvironment.uniqueName(prefix)
         group = topic + "_group"
         table = topic
+        self.databaseURL = databaseURL
         try KafkaAdmin(bootstrapServers: StreamTestEnvironment.brokers).createTopic(topic, partitions: partitions)
     }
 
@@ -62,7 +64,7 @@ struct StreamFixture {
     func arguments(_ extra: [String] = []) -> [String] {
         [
             "--brokers", StreamTestEnvironment.brokers, "--topic", topic, "--group", group, "--table", table,
-            "--db", StreamTestEnvironment.databaseURL, "--max-wait", "200",
+            "--db", databaseURL, "--max-wait", "200",
         ] + Self.groupProperties + extra
     }
 
@@ -108,7 +110,7 @@ struct StreamFixture {
     // MARK: - Reading the tables
 
     func connect() throws -> PostgresConnection {
-        try PostgresConnection(StreamTestEnvironment.databaseURL)
+        try PostgresConnection(databaseURL)
     }
 
     /// The stored rows by unique_id.
@@ -171,6 +173,29 @@ struct StreamFixture {
             result[partition] = try admin.watermarks(topic: topic, partition: partition).high
         }
         return result
+    }
+
+    /// The group's committed Kafka offsets per partition (read without joining the group).
+    func committedOffsets(group: String) throws -> [Int32: Int64] {
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(bootstrapServers: StreamTestEnvironment.brokers, groupID: group))
+        defer { try? consumer.close() }
+        let partitions = try consumer.partitions(topic: topic).map { TopicPartition(topic: topic, partition: $0) }
+        var result: [Int32: Int64] = [:]
+        for (partition, offset) in try consumer.committed(partitions) { result[partition.partition] = offset }
+        return result
+    }
+
+    /// Waits until the stored offsets are `expected` (the tool creates the tables once it runs).
+    func waitForStoredOffsets(
+        _ expected: [Int32: Int64], _ db: PostgresConnection, timeout: Duration = .seconds(240)
+    ) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if (try? storedOffsets(db)) == expected { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
     }
 
     func dropTables() {
@@ -253,6 +278,19 @@ final class SinkProcess {
     var stderr: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    /// Waits until stderr contains `text`; false after `timeout` or when the process exited first.
+    func waitForLog(_ text: String, timeout: Duration = .seconds(120)) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if stderr.contains(text) { return true }
+            if !process.isRunning { return stderr.contains(text) }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return false
+    }
+
+    var isRunning: Bool { process.isRunning }
 
     /// Waits for exit; kills the process and fails the test if it takes longer than `timeout`.
     func wait(timeout: Duration = .seconds(120)) throws -> SinkRun {
