@@ -208,7 +208,13 @@ public final class ArchiveConsumer: @unchecked Sendable {
                 var start = committedOffset
                 if let resume {
                     // A previous run stored objects but stopped before committing them.
-                    try consumer.commit([member: resume])
+                    do {
+                        try consumer.commit([member: resume])
+                    } catch {
+                        // Refused by a rebalance that has begun: the next assignment recovers the same offset.
+                        guard error.isGroupMembershipChange else { throw error }
+                        logger.warning("\(member): commit of \(resume) refused during a rebalance (\(error))")
+                    }
                     starts[member] = resume
                     start = resume
                     logger.info(
