@@ -182,9 +182,13 @@ public final class PinSink {
             if batch.rows.count > 0 {
                 var existing: Set<String>?
                 if copyNewRows {
+                    // Probe the primary key for each unique_id: a table that grew since its last ANALYZE can
+                    // look small enough to the planner for a scan of the whole table per batch.
+                    try db.execute("SET LOCAL enable_seqscan = off")
                     let found = try db.execute(
                         "SELECT unique_id FROM \(pins) WHERE unique_id = ANY($1::text[])",
                         [.textArray(batch.rows.latestUniqueIDs)])
+                    try db.execute("SET LOCAL enable_seqscan = on")
                     existing = Set(try found.map { try $0.string("unique_id") ?? "" })
                 }
                 let columns = PinRow.columns.joined(separator: ", ")

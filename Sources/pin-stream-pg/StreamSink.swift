@@ -94,8 +94,10 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
             try submitBatch()
             try finishInFlight()
         } catch {
-            // A commit still running may yet store its batch (or give up); either way nothing is lost.
+            // A commit still running may yet store its batch (or give up); either way nothing is lost. What
+            // was read since is left to the next run (the revoke hook drops it instead of storing it).
             _ = try? finishInFlight()
+            failure = failure ?? error
             closeConsumer()
             throw error
         }
