@@ -37,8 +37,18 @@ struct PinEmulate: ParsableCommand {
     @Option(help: "Records per second (0: as fast as possible).")
     var rate: Double = 0
 
-    @Option(help: "Concurrent keep-alive connections for --url.")
-    var concurrency: Int = 8
+    @Option(
+        help: ArgumentHelp(
+            "Concurrent keep-alive connections for --url (default 8; with --rate, one per 50 records/s, "
+                + "so a steady rate is kept up while answers take up to 20 ms)."))
+    var concurrency: Int?
+
+    /// A connection waits for each answer, so a rate needs enough of them in flight.
+    private var connections: Int {
+        if let concurrency { return concurrency }
+        guard rate > 0 else { return 8 }
+        return max(8, min(512, Int((rate / 50).rounded(.up))))
+    }
 
     @Option(
         help: ArgumentHelp(
@@ -57,7 +67,7 @@ struct PinEmulate: ParsableCommand {
     func validate() throws {
         if let count, count < 0 { throw ValidationError("--count must be >= 0") }
         if rate < 0 { throw ValidationError("--rate must be >= 0") }
-        if concurrency < 1 { throw ValidationError("--concurrency must be >= 1") }
+        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be >= 1") }
         if likeOriginal && url == nil { throw ValidationError("--like-original needs --url") }
         if ackLog != nil && url == nil { throw ValidationError("--ack-log needs --url") }
         if let url { _ = try Target(url: url) }
@@ -86,7 +96,7 @@ struct PinEmulate: ParsableCommand {
         if let url {
             let target = try Target(url: url)
             let load = HTTPLoad(
-                target: target, feed: feed, concurrency: likeOriginal ? 1 : concurrency, rate: rate,
+                target: target, feed: feed, concurrency: likeOriginal ? 1 : connections, rate: rate,
                 pauseUpToOneSecond: likeOriginal, token: token ?? Environment.value("PIN_API_TOKEN"),
                 recordAcks: ackLog != nil, logger: logger)
             let result = load.run()
