@@ -63,15 +63,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         let err = message.pointee.err
         if err == RD_KAFKA_RESP_ERR_NO_ERROR { return KafkaMessage(message) }
         if err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return nil }
-        let reason =
-            rd_kafka_message_errstr(message).map { String(cString: $0) } ?? String(cString: rd_kafka_err2str(err))
-        var where_ = ""
-        if let rkt = message.pointee.rkt {
-            where_ = "\(String(cString: rd_kafka_topic_name(rkt)))[\(message.pointee.partition)]: "
-        }
-        let fatal = err == RD_KAFKA_RESP_ERR__FATAL
-        throw client.explained(
-            KafkaError(code: .init(rawValue: err.rawValue), message: "consume: \(where_)\(reason)", isFatal: fatal))
+        throw error(of: message)
     }
 
     /// Waits up to `timeout` for messages and passes up to `maxMessages` of them to `body`, taken
