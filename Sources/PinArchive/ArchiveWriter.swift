@@ -6,7 +6,9 @@ import PinObjectStore
 
 /// Stores sealed runs on a thread of its own, in the order they were sealed, and commits the
 /// offset after each one once it is stored, so that consuming goes on while an object is
-/// written (or uploaded). It holds at most `depth` runs, the one being stored included;
+/// written (or uploaded). Those commits are asynchronous (a stored object needs no commit to be
+/// safe: recovery reads the stored objects), and ``drain()`` ends with a synchronous one of the
+/// newest offsets, so the group's offsets are current whenever the writer is drained. It holds at most `depth` runs, the one being stored included;
 /// ``submit(_:)`` blocks beyond that, which bounds the memory held by runs on their way out. The
 /// byte arrays of stored runs come back through ``takeRecycled()`` to be filled again.
 ///
@@ -22,6 +24,8 @@ final class ArchiveWriter: @unchecked Sendable {
         var objects = 0
         var bytes = 0
         var recycled: [[UInt8]] = []
+        /// The next offset after the newest stored object of each partition, not yet committed synchronously.
+        var unconfirmed: [Int32: Int64] = [:]
     }
 
     /// Guarded by `changed`.
@@ -72,12 +76,19 @@ final class ArchiveWriter: @unchecked Sendable {
         }
     }
 
-    /// Waits until every queued run is stored and committed; throws the failure if one failed.
+    /// Waits until every queued run is stored, then commits the offsets after them synchronously;
+    /// throws the failure if one failed.
     func drain() throws {
         changed.lock()
-        defer { changed.unlock() }
         while state.failure == nil && (state.busy || !state.queue.isEmpty) { changed.wait() }
-        if let failure = state.failure { throw failure }
+        let failure = state.failure
+        let unconfirmed = state.unconfirmed
+        state.unconfirmed = [:]
+        changed.unlock()
+        if let failure { throw failure }
+        for (partition, nextOffset) in unconfirmed.sorted(by: { $0.key < $1.key }) {
+            try commit(nextOffset, of: partition, synchronously: true)
+        }
     }
 
     /// Drops the queued runs of a partition (not one being stored); returns how many records they held.
@@ -85,6 +96,7 @@ final class ArchiveWriter: @unchecked Sendable {
         locked { state in
             let dropped = state.queue.filter { $0.name.partition == partition }.reduce(0) { $0 + $1.count }
             state.queue.removeAll { $0.name.partition == partition }
+            state.unconfirmed[partition] = nil
             return dropped
         }
     }
@@ -159,21 +171,26 @@ final class ArchiveWriter: @unchecked Sendable {
         locked {
             $0.objects += 1
             $0.bytes += bytes.count
+            $0.unconfirmed[run.name.partition] = run.nextOffset
         }
-        let partition = TopicPartition(topic: topic, partition: run.name.partition)
+        try commit(run.nextOffset, of: run.name.partition, synchronously: false)
+        logger.debug(
+            "stored \(store.describe(key))",
+            [("records", String(run.count)), ("bytes", String(bytes.count)), ("next", String(run.nextOffset))])
+    }
+
+    private func commit(_ nextOffset: Int64, of partition: Int32, synchronously: Bool) throws {
+        let member = TopicPartition(topic: topic, partition: partition)
         do {
-            try consumer.commit([partition: run.nextOffset])
+            try consumer.commit([member: nextOffset], synchronously: synchronously)
         } catch {
             guard error.isGroupMembershipChange else { throw error }
             // The object is stored: whoever is assigned the partition next resumes after it
             // (recovery reads the stored objects), so the commit is not needed for exactly-once.
             logger.warning(
-                "\(partition): commit of \(run.nextOffset) refused during a rebalance (\(error)); the next owner resumes after the stored object"
+                "\(member): commit of \(nextOffset) refused during a rebalance (\(error)); the next owner resumes after the stored object"
             )
         }
-        logger.debug(
-            "stored \(store.describe(key))",
-            [("records", String(run.count)), ("bytes", String(bytes.count)), ("next", String(run.nextOffset))])
     }
 }
 

@@ -140,12 +140,15 @@ public final class KafkaConsumer: @unchecked Sendable {
         KafkaMessageSequence(consumer: self, maxIdleWait: maxIdleWait)
     }
 
-    /// Commits explicit offsets synchronously: for each partition, the next offset to read.
-    public func commit(_ offsets: [TopicPartition: Int64]) throws(KafkaError) {
+    /// Commits explicit offsets: for each partition, the next offset to read. Synchronously by
+    /// default; otherwise the request is only queued (commits reach the coordinator in order, and
+    /// the outcome of an asynchronous one is not reported).
+    public func commit(_ offsets: [TopicPartition: Int64], synchronously: Bool = true) throws(KafkaError) {
         guard !offsets.isEmpty else { return }
         let list = TopicPartition.makeList(offsets.map { ($0.key, $0.value) })
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        try KafkaError.check(rd_kafka_commit(client.handle, list, 0), "commit offsets")
+        try KafkaError.check(rd_kafka_commit(client.handle, list, synchronously ? 0 : 1), "commit offsets")
+        guard synchronously else { return }
         for (partition, _, err) in TopicPartition.entries(of: list) where err != RD_KAFKA_RESP_ERR_NO_ERROR {
             throw KafkaError(err, "commit offset of \(partition)")
         }
