@@ -22,10 +22,17 @@ public struct ArchiveBuffers {
         self.policy = policy
     }
 
+    /// ``add(partition:offset:value:date:now:)`` for a value held in an array.
+    public mutating func add(
+        partition: Int32, offset: Int64, value: [UInt8], date: String, now: ContinuousClock.Instant
+    ) -> (runs: [SealedRun], hadNewline: Bool) {
+        value.withUnsafeBufferPointer { add(partition: partition, offset: offset, value: $0, date: date, now: now) }
+    }
+
     /// Adds one message. Returns the runs to store now, in this order, and whether the value held
     /// newline bytes (they are stored as spaces).
     public mutating func add(
-        partition: Int32, offset: Int64, value: [UInt8], date: String, now: ContinuousClock.Instant
+        partition: Int32, offset: Int64, value: UnsafeBufferPointer<UInt8>, date: String, now: ContinuousClock.Instant
     ) -> (runs: [SealedRun], hadNewline: Bool) {
         var runs: [SealedRun] = []
         // Cut on a new date, and on an offset gap so that an object's offsets are always

@@ -96,7 +96,7 @@ public final class ArchiveConsumer: @unchecked Sendable {
     /// recovers from them).
     private func pollBatch() throws -> KafkaBatchResult {
         do {
-            let result = try consumer.poll(upTo: Self.batchSize, timeout: .milliseconds(200)) { try archive($0) }
+            let result = try consumer.pollInPlace(upTo: Self.batchSize, timeout: .milliseconds(200)) { try archive($0) }
             for error in result.errors {
                 if error.isFatal { throw error }
                 logger.warning("kafka: \(error)")
@@ -140,16 +140,17 @@ public final class ArchiveConsumer: @unchecked Sendable {
 
     // MARK: Buffering
 
-    private func archive(_ message: KafkaMessage) throws {
+    private func archive(_ message: KafkaMessageView) throws {
         let partition = message.partition
         guard message.topic == topic, let expected = nextOffsets[partition], message.offset >= expected else {
             return  // not ours any more, or already archived
         }
         let date = utcDate(milliseconds: message.timestamp ?? Self.nowMilliseconds())
+        // Checked before it is appended: the buffer turns raw newlines into spaces.
+        if !JSONValidator.isValid(message.value) { statistics.invalidValues += 1 }
         let (runs, hadNewline) = buffers.add(
             partition: partition, offset: message.offset, value: message.value, date: date, now: clock.now)
         if hadNewline { statistics.valuesWithNewlines += 1 }
-        if !JSONValidator.isValid(message.value) { statistics.invalidValues += 1 }
         nextOffsets[partition] = message.offset + 1
         statistics.records += 1
         try store(runs)

@@ -21,7 +21,7 @@ struct PartitionBuffer {
     /// Appends one value as one line. Newline bytes inside the value become spaces, so that
     /// every object holds exactly one line per message (recovery counts lines); in valid JSON a
     /// raw newline can only be insignificant whitespace. Returns whether the value had any.
-    mutating func append(offset: Int64, value: [UInt8]) -> Bool {
+    mutating func append(offset: Int64, value: UnsafeBufferPointer<UInt8>) -> Bool {
         var hadNewline = false
         let start = bytes.count
         bytes.append(contentsOf: value)

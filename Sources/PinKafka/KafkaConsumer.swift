@@ -77,6 +77,14 @@ public final class KafkaConsumer: @unchecked Sendable {
     public func poll(upTo maxMessages: Int, timeout: Duration, _ body: (KafkaMessage) throws -> Void) throws
         -> KafkaBatchResult
     {
+        try pollInPlace(upTo: maxMessages, timeout: timeout) { try body($0.copy()) }
+    }
+
+    /// ``poll(upTo:timeout:_:)`` without copying: each message is passed as a view of librdkafka's
+    /// buffer, valid only during the call to `body`.
+    public func pollInPlace(upTo maxMessages: Int, timeout: Duration, _ body: (KafkaMessageView) throws -> Void)
+        throws -> KafkaBatchResult
+    {
         if batch.count < maxMessages { batch = Array(repeating: nil, count: maxMessages) }
         let rebalancesBefore = callbacks.rebalances.load(ordering: .acquiring)
         callbacks.batching.store(true, ordering: .releasing)
@@ -103,7 +111,7 @@ public final class KafkaConsumer: @unchecked Sendable {
             let err = message.pointee.err
             if err == RD_KAFKA_RESP_ERR_NO_ERROR {
                 result.messages += 1
-                try body(KafkaMessage(message, topic: name(of: message.pointee.rkt)))
+                try body(KafkaMessageView(message, topic: name(of: message.pointee.rkt)))
             } else if err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
                 result.errors.append(error(of: message))
             }

@@ -76,3 +76,35 @@ extension KafkaMessage {
         )
     }
 }
+
+/// A consumed message read in place from librdkafka's buffer, for callers that copy only what
+/// they keep (an archiver appends the value to its buffer; a copy first would move every byte
+/// twice). Valid only during the call it is passed to.
+public struct KafkaMessageView {
+    private let message: UnsafeMutablePointer<rd_kafka_message_t>
+    public let topic: String
+
+    init(_ message: UnsafeMutablePointer<rd_kafka_message_t>, topic: String) {
+        self.message = message
+        self.topic = topic
+    }
+
+    public var partition: Int32 { message.pointee.partition }
+    public var offset: Int64 { message.pointee.offset }
+
+    /// The value's bytes (empty for a null value).
+    public var value: UnsafeBufferPointer<UInt8> {
+        let start = message.pointee.payload?.assumingMemoryBound(to: UInt8.self)
+        return UnsafeBufferPointer(start: start, count: message.pointee.len)
+    }
+
+    /// Milliseconds since the epoch (create or log-append time), nil if the broker sent none.
+    public var timestamp: Int64? {
+        var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(message, &type)
+        return type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp
+    }
+
+    /// The whole message (key and headers included) as a value that outlives the call.
+    public func copy() -> KafkaMessage { KafkaMessage(message, topic: topic) }
+}
