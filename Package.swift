@@ -95,7 +95,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
-            name: "PinArchiveTests", dependencies: ["PinArchive", "PinObjectStore", "PinCompression"],
+            name: "PinArchiveTests", dependencies: ["PinArchive", "PinCore", "PinObjectStore", "PinCompression"],
             swiftSettings: strict),
         .testTarget(
             name: "ArchiveToS3Tests", dependencies: ["PinArchive", "PinKafka", "PinObjectStore", "PinCompression"],

@@ -1,3 +1,6 @@
+import Foundation
+import PinCore
+
 /// A partition's run of messages, ready to be stored as one object.
 public struct SealedRun: Sendable {
     public var name: ArchiveObjectName
@@ -5,6 +8,36 @@ public struct SealedRun: Sendable {
     public var count: Int
     /// The offset after the run's last message: what to commit once it is stored.
     public var nextOffset: Int64
+    /// Lines (in ascending order) whose values were checked as they were appended, and how many
+    /// of those were not valid JSON.
+    var checkedLines: [Int] = []
+    var invalidCheckedLines = 0
+
+    /// How many of the run's values are not valid UTF-8 JSON. Done by the thread that stores
+    /// the run, off the consuming thread; values that held newlines were checked on the way in.
+    public func countInvalidValues() -> Int {
+        var invalid = invalidCheckedLines
+        var checked = checkedLines[...]
+        bytes.withUnsafeBufferPointer { (all: UnsafeBufferPointer<UInt8>) in
+            guard let base = all.baseAddress else { return }
+            var start = 0
+            var line = 0
+            while start < all.count {
+                var end = all.count
+                if let newline = memchr(base + start, 0x0A, all.count - start) {
+                    end = UnsafeRawPointer(newline) - UnsafeRawPointer(base)
+                }
+                if checked.first == line {
+                    checked.removeFirst()
+                } else if !JSONValidator.isValid(UnsafeBufferPointer(start: base + start, count: end - start)) {
+                    invalid += 1
+                }
+                start = end + 1
+                line += 1
+            }
+        }
+        return invalid
+    }
 }
 
 /// The open runs of every partition and the rules that cut them: a new date, an offset gap, the
@@ -87,7 +120,8 @@ public struct ArchiveBuffers {
         return SealedRun(
             name: ArchiveObjectName(
                 topic: topic, partition: partition, firstOffset: buffer.firstOffset, date: buffer.date),
-            bytes: buffer.bytes, count: buffer.count, nextOffset: buffer.lastOffset + 1)
+            bytes: buffer.bytes, count: buffer.count, nextOffset: buffer.lastOffset + 1,
+            checkedLines: buffer.checkedLines, invalidCheckedLines: buffer.invalidCheckedLines)
     }
 
     /// Closes the runs whose first message is at least the policy's age old.

@@ -88,7 +88,7 @@ public final class ArchiveConsumer: @unchecked Sendable {
         try consumer.close()
         try throwHookFailure()
         try writer.drain()
-        (statistics.objects, statistics.bytes) = writer.totals
+        (statistics.objects, statistics.bytes, statistics.invalidValues) = writer.totals
         return statistics
     }
 
@@ -146,8 +146,6 @@ public final class ArchiveConsumer: @unchecked Sendable {
             return  // not ours any more, or already archived
         }
         let date = utcDate(milliseconds: message.timestamp ?? Self.nowMilliseconds())
-        // Checked before it is appended: the buffer turns raw newlines into spaces.
-        if !JSONValidator.isValid(message.value) { statistics.invalidValues += 1 }
         let (runs, hadNewline) = buffers.add(
             partition: partition, offset: message.offset, value: message.value, date: date, now: clock.now)
         if hadNewline { statistics.valuesWithNewlines += 1 }

@@ -23,6 +23,7 @@ final class ArchiveWriter: @unchecked Sendable {
         var stopped = false
         var objects = 0
         var bytes = 0
+        var invalidValues = 0
         var recycled: [[UInt8]] = []
         /// The next offset after the newest stored object of each partition, not yet committed synchronously.
         var unconfirmed: [Int32: Int64] = [:]
@@ -58,8 +59,11 @@ final class ArchiveWriter: @unchecked Sendable {
         thread.start()
     }
 
-    /// Objects stored and their bytes (after compression) so far.
-    var totals: (objects: Int, bytes: Int) { locked { ($0.objects, $0.bytes) } }
+    /// Objects stored, their bytes (after compression) and the values in them that are not valid
+    /// JSON, so far.
+    var totals: (objects: Int, bytes: Int, invalidValues: Int) {
+        locked { ($0.objects, $0.bytes, $0.invalidValues) }
+    }
 
     var failure: (any Error)? { locked { $0.failure } }
 
@@ -166,11 +170,13 @@ final class ArchiveWriter: @unchecked Sendable {
         name.format = compression
         let key = name.key(prefix: prefix)
         let store = self.store
+        let invalidValues = run.countInvalidValues()
         let bytes = compression == .none ? run.bytes : try Compressor.compress(run.bytes, format: compression)
         try BlockingBridge.wait { try await store.put(key, bytes: bytes) }
         locked {
             $0.objects += 1
             $0.bytes += bytes.count
+            $0.invalidValues += invalidValues
             $0.unconfirmed[run.name.partition] = run.nextOffset
         }
         try commit(run.nextOffset, of: run.name.partition, synchronously: false)

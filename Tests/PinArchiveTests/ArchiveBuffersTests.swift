@@ -1,4 +1,5 @@
 import PinArchive
+import PinCore
 import Testing
 
 @Suite struct ArchiveBuffersTests {
@@ -76,5 +77,23 @@ import Testing
         #expect(buffers.sealAged(now: now + .seconds(4)).isEmpty)
         let aged = buffers.sealAged(now: now + .seconds(5))
         #expect(aged.map(\.bytes) == [Array("{ \"n\":0}\n".utf8)])
+    }
+
+    /// The writer counts invalid values from the stored lines; a value whose raw newline sat in a
+    /// string (invalid) must not pass once that newline is a space.
+    @Test func invalidValuesAreCountedFromTheRunAsFromTheValues() {
+        let values = [
+            "{\"n\":1}", "{\"n\":\"a\nb\"}", "{\n\"n\":2}", "{\"n\":", "not json", "", "[1,2]\n", "{\"s\":\"\u{e9}\"}",
+            "{\"n\":\"x\ny\"}\n",
+        ].map { Array($0.utf8) } + [[0x22, 0xFF, 0x22]]
+        var buffers = ArchiveBuffers(topic: "pins", policy: FlushPolicy(maxRecords: 1000))
+        for (offset, value) in values.enumerated() {
+            _ = buffers.add(partition: 0, offset: Int64(offset), value: value, date: day1, now: now)
+        }
+        let run = buffers.sealAll()
+        #expect(run.count == 1)
+        let expected = values.filter { !JSONValidator.isValid($0) }.count
+        #expect(expected == 6)
+        #expect(run.first?.countInvalidValues() == expected)
     }
 }
