@@ -113,6 +113,34 @@ struct ColumnBuffer {
         }
     }
 
+    /// A list row from `count` PLAIN-encoded items; false (and nothing appended) when they do not add up.
+    mutating func append(list plain: UnsafeRawBufferPointer, count: Int) -> Bool {
+        var offset = 0
+        for _ in 0..<count {
+            guard offset + 4 <= plain.count else { return false }
+            offset += 4 + Int(UInt32(littleEndian: plain.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+        }
+        guard offset == plain.count else { return false }
+        rows += 1
+        if count == 0 {
+            definitions.append(maxDefinition - 2)
+            repetitions.append(0)
+            levelCount += 1
+            nullLevels += 1
+            return true
+        }
+        offset = 0
+        for item in 0..<count {
+            let length = Int(UInt32(littleEndian: plain.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+            definitions.append(maxDefinition)
+            repetitions.append(item == 0 ? 0 : 1)
+            levelCount += 1
+            addString(UnsafeRawBufferPointer(rebasing: plain[(offset + 4)..<(offset + 4 + length)]))
+            offset += 4 + length
+        }
+        return true
+    }
+
     @inline(__always)
     private mutating func addString(_ bytes: UnsafeRawBufferPointer) {
         plainSize += 4 + bytes.count

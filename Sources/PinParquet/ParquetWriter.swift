@@ -137,6 +137,16 @@ public final class ParquetWriter {
         if let value { columns[column].append(list: value) } else { columns[column].appendNull() }
     }
 
+    /// Appends a non-empty or empty list of strings given as `count` items PLAIN-encoded in `plain`
+    /// (each a 4-byte little-endian length, then its UTF-8 bytes, not validated); nil for a null list.
+    public func append(list plain: UnsafeRawBufferPointer?, count: Int, to column: Int) throws(ParquetError) {
+        let column = try target(column, .stringList, isNull: plain == nil)
+        guard let plain else { return columns[column].appendNull() }
+        guard columns[column].append(list: plain, count: count) else {
+            throw ParquetError("column \(schema.columns[column].name): a list's items do not match their count")
+        }
+    }
+
     public func appendNull(to column: Int) throws(ParquetError) {
         let column = try target(column, schema.columns[safe: column]?.kind ?? .int64, isNull: true)
         columns[column].appendNull()

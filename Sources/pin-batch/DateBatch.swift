@@ -24,6 +24,9 @@ struct DateBatch {
 
     private var folder: String { "dt=\(date)/" }
 
+    /// Clean rows handed to the Parquet thread at a time (about a thousand rows).
+    private static let batchBytes = 512 << 10
+
     func run() async throws -> BatchReport {
         let clock = ContinuousClock()
         let started = clock.now
@@ -89,6 +92,7 @@ struct DateBatch {
                 firstNumber: firstNumber))
         var cleaner = PinCleaner()
         var newKeys: [String] = []
+        var batch = CleanRows(reservingBytes: Self.batchBytes + (64 << 10))
         sequence = 0
         do {
             for (number, object) in objects.enumerated() {
@@ -96,11 +100,22 @@ struct DateBatch {
                 try await forEachLine(of: object, rejects: nil) { line, bytes in
                     try ShutdownSignal.check()
                     sequence += 1
-                    guard deduplicator.isWinner(sequence: sequence), let pin = try? RawPin(parsing: bytes) else {
+                    guard deduplicator.isWinner(sequence: sequence) else { return }
+                    // The common case cleans straight from the line's bytes; the rest builds a RawPin.
+                    if let fields = RawPin.fields(in: bytes) {
+                        cleaner.clean(fields, of: bytes, into: &batch)
+                    } else if let pin = try? RawPin(parsing: bytes) {
+                        batch.append(cleaner.clean(pin))
+                    } else {
                         return
                     }
-                    try parts.write(cleaner.clean(pin))
+                    if batch.bytes.count >= Self.batchBytes {
+                        try parts.write(batch)
+                        batch = CleanRows(reservingBytes: Self.batchBytes + (64 << 10))
+                    }
                 }
+                try parts.write(batch)
+                batch = CleanRows(reservingBytes: Self.batchBytes + (64 << 10))
                 try await upload(parts.drain(), into: &report, keys: &newKeys)
             }
             try await upload(parts.close(), into: &report, keys: &newKeys)

@@ -32,7 +32,15 @@ final class ParquetPartWriter {
         return "part-" + String(repeating: "0", count: max(0, 5 - digits.count)) + digits + ".parquet"
     }
 
-    func write(_ pin: CleanPin) throws {
+    /// Writes a batch of clean rows.
+    func write(_ rows: CleanRows) throws {
+        try rows.bytes.withUnsafeBytes { bytes in
+            var reader = CleanRows.Reader(bytes)
+            while !reader.atEnd { try writeRow(&reader) }
+        }
+    }
+
+    private func writeRow(_ row: inout CleanRows.Reader) throws {
         if current == nil {
             let name = Self.name(number: nextNumber)
             nextNumber += 1
@@ -40,18 +48,20 @@ final class ParquetPartWriter {
             current = (try ParquetWriter(path: path, schema: .cleanPins, options: options), name, path, 0)
         }
         let writer = current!.writer
-        try writer.append(pin.ind, to: 0)
-        try writer.append(pin.uniqueID, to: 1)
-        try writer.append(pin.title, to: 2)
-        try writer.append(pin.description, to: 3)
-        try writer.append(pin.followerCount, to: 4)
-        try writer.append(pin.posterName, to: 5)
-        try writer.append(pin.tagList, to: 6)
-        try writer.append(pin.isImageOrVideo, to: 7)
-        try writer.append(pin.imageSrc, to: 8)
-        try writer.append(pin.saveLocation, to: 9)
-        try writer.append(pin.category, to: 10)
-        try writer.append(pin.downloaded, to: 11)
+        // The columns of ParquetSchema.cleanPins, in CleanRows order.
+        try writer.append(row.integer(), to: 0)
+        try writer.append(utf8: row.string(), to: 1)
+        try writer.append(utf8: row.string(), to: 2)
+        try writer.append(utf8: row.string(), to: 3)
+        try writer.append(row.integer(), to: 4)
+        try writer.append(utf8: row.string(), to: 5)
+        let tags = row.list()
+        try writer.append(list: tags?.plain, count: tags?.count ?? 0, to: 6)
+        try writer.append(utf8: row.string(), to: 7)
+        try writer.append(utf8: row.string(), to: 8)
+        try writer.append(utf8: row.string(), to: 9)
+        try writer.append(utf8: row.string(), to: 10)
+        try writer.append(row.bool(), to: 11)
         try writer.endRow()
         rows += 1
         current!.rows += 1

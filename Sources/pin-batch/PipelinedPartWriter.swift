@@ -4,37 +4,39 @@ import PinCore
 /// Runs a `ParquetPartWriter` on its own thread, so encoding and compressing the Parquet columns
 /// overlaps with reading and cleaning the next records: the batch uses both cores.
 ///
-/// Rows travel in batches through a short queue; a full queue makes the reader wait, which keeps
-/// memory bounded. The wrapped writer is touched by the caller only while the thread is idle.
+/// Rows travel in batches (`CleanRows`) through a short queue; a full queue makes the reader wait,
+/// which keeps memory bounded. The wrapped writer is touched by the caller only while the thread is idle.
 final class PipelinedPartWriter: @unchecked Sendable {
-    private static let batchSize = 1024
     private static let queueLimit = 4
 
     private let writer: ParquetPartWriter
     private let condition = NSCondition()
-    private var queue: [[CleanPin]] = []
+    private var queue: [CleanRows] = []
     private var working = false
     private var stopping = false
     private var failure: (any Error)?
-    private var batch: [CleanPin] = []
 
     init(_ writer: ParquetPartWriter) {
         self.writer = writer
-        batch.reserveCapacity(Self.batchSize)
         // The thread holds the writer until `close` or `cancel` lets it end.
         let thread = Thread { [self] in run() }
         thread.name = "parquet-writer"
         thread.start()
     }
 
-    func write(_ pin: CleanPin) throws {
-        batch.append(pin)
-        if batch.count >= Self.batchSize { try submit() }
+    /// Queues a batch of rows for the writer thread.
+    func write(_ batch: CleanRows) throws {
+        guard batch.count > 0 else { return }
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.count >= Self.queueLimit && failure == nil { condition.wait() }
+        if let failure { throw failure }
+        queue.append(batch)
+        condition.broadcast()
     }
 
     /// Waits until every row so far is written, then returns the parts finished since the last call.
     func drain() throws -> [ParquetPartWriter.Part] {
-        try submit()
         condition.lock()
         defer { condition.unlock() }
         while !queue.isEmpty || working { condition.wait() }
@@ -69,18 +71,6 @@ final class PipelinedPartWriter: @unchecked Sendable {
         return writer.rows
     }
 
-    private func submit() throws {
-        guard !batch.isEmpty else { return }
-        condition.lock()
-        defer { condition.unlock() }
-        while queue.count >= Self.queueLimit && failure == nil { condition.wait() }
-        if let failure { throw failure }
-        queue.append(batch)
-        batch = []
-        batch.reserveCapacity(Self.batchSize)
-        condition.broadcast()
-    }
-
     private func run() {
         while true {
             condition.lock()
@@ -97,7 +87,7 @@ final class PipelinedPartWriter: @unchecked Sendable {
             var error: (any Error)?
             if !failed {
                 do {
-                    for pin in next { try writer.write(pin) }
+                    try writer.write(next)
                 } catch let thrown {
                     error = thrown
                 }

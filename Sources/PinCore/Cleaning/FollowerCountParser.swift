@@ -8,7 +8,11 @@ enum FollowerCountParser {
     }
 
     static func parse(_ text: String) -> Parsed? {
-        var utf8 = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { parse($0) }
+    }
+
+    static func parse(_ utf8: UnsafeBufferPointer<UInt8>) -> Parsed? {
         guard let last = utf8.last else { return nil }
         let exponent: Int
         switch last {
@@ -16,26 +20,41 @@ enum FollowerCountParser {
         case UInt8(ascii: "M"): exponent = 6
         case UInt8(ascii: "B"): exponent = 9
         default:
-            guard utf8.allSatisfy(isDigit), let value = decimal(utf8[...]) else { return nil }
+            guard utf8.allSatisfy(isDigit) else { return nil }
+            var value: Int64 = 0
+            for digit in utf8 {
+                guard let next = appending(digit, to: value) else { return nil }
+                value = next
+            }
             return Parsed(value: value, suffixed: false)
         }
-        utf8.removeLast()
-        let whole: ArraySlice<UInt8>
-        var fraction: ArraySlice<UInt8> = []
-        if let dot = utf8.firstIndex(of: UInt8(ascii: ".")) {
-            whole = utf8[..<dot]
-            fraction = utf8[(dot + 1)...]
+        let number = UnsafeBufferPointer(rebasing: utf8.dropLast())
+        let whole: Slice<UnsafeBufferPointer<UInt8>>
+        var fraction: Slice<UnsafeBufferPointer<UInt8>> = number[number.endIndex...]
+        if let dot = number.firstIndex(of: UInt8(ascii: ".")) {
+            whole = number[..<dot]
+            fraction = number[(dot + 1)...]
             guard !fraction.isEmpty else { return nil }
         } else {
-            whole = utf8[...]
+            whole = number[...]
         }
         guard !whole.isEmpty, whole.allSatisfy(isDigit), fraction.allSatisfy(isDigit) else { return nil }
 
         // value = whole × 10^exponent + the first `exponent` fraction digits, rounded on the next one.
         let kept = fraction.prefix(exponent)
-        var digits = Array(whole) + Array(kept)
-        digits += Array(repeating: UInt8(ascii: "0"), count: exponent - kept.count)
-        guard var value = decimal(digits[...]) else { return nil }
+        var value: Int64 = 0
+        for digit in whole {
+            guard let next = appending(digit, to: value) else { return nil }
+            value = next
+        }
+        for digit in kept {
+            guard let next = appending(digit, to: value) else { return nil }
+            value = next
+        }
+        for _ in kept.count..<exponent {
+            guard let next = appending(UInt8(ascii: "0"), to: value) else { return nil }
+            value = next
+        }
         if fraction.count > exponent, fraction[fraction.startIndex + exponent] >= UInt8(ascii: "5") {
             let (rounded, overflow) = value.addingReportingOverflow(1)
             guard !overflow else { return nil }
@@ -44,17 +63,13 @@ enum FollowerCountParser {
         return Parsed(value: value, suffixed: true)
     }
 
-    private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
-
-    private static func decimal(_ digits: ArraySlice<UInt8>) -> Int64? {
-        guard !digits.isEmpty else { return nil }
-        var value: Int64 = 0
-        for digit in digits {
-            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = times10.addingReportingOverflow(Int64(digit - UInt8(ascii: "0")))
-            if overflow1 || overflow2 { return nil }
-            value = sum
-        }
-        return value
+    /// `value` × 10 + `digit`; nil past Int64.
+    @inline(__always)
+    private static func appending(_ digit: UInt8, to value: Int64) -> Int64? {
+        let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+        let (sum, overflow2) = times10.addingReportingOverflow(Int64(digit - UInt8(ascii: "0")))
+        return overflow1 || overflow2 ? nil : sum
     }
+
+    private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 }

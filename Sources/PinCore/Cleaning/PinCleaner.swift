@@ -1,7 +1,7 @@
 /// The cleaning rules of SPEC 1.2, with a counter per rule. pin-batch and pin-stream-pg
 /// both clean through this type, so the two sinks can never disagree.
 public struct PinCleaner: Sendable {
-    public private(set) var counts = CleaningCounts()
+    public internal(set) var counts = CleaningCounts()
 
     public init() {}
 
@@ -92,8 +92,15 @@ public struct PinCleaner: Sendable {
 
     /// Comma-separated items, each trimmed of ASCII whitespace, empty ones dropped.
     static func splitTags(_ utf8: UnsafeBufferPointer<UInt8>) -> [String] {
-        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) }
         var tags: [String] = []
+        forEachTag(utf8) { tags.append(String(decoding: $0, as: UTF8.self)) }
+        return tags
+    }
+
+    /// Calls `body` with each item of a comma-separated list, trimmed of ASCII whitespace, empty ones skipped.
+    @inline(__always)
+    static func forEachTag(_ utf8: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) }
         var start = 0
         while start <= utf8.count {
             var end = start
@@ -102,12 +109,9 @@ public struct PinCleaner: Sendable {
             var high = end
             while low < high, isSpace(utf8[low]) { low += 1 }
             while high > low, isSpace(utf8[high - 1]) { high -= 1 }
-            if low < high {
-                tags.append(String(decoding: UnsafeBufferPointer(rebasing: utf8[low..<high]), as: UTF8.self))
-            }
+            if low < high { body(UnsafeBufferPointer(rebasing: utf8[low..<high])) }
             start = end + 1
         }
-        return tags
     }
 
     private mutating func saveLocation(_ value: String?) -> String? {
