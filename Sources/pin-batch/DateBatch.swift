@@ -55,23 +55,26 @@ struct DateBatch {
         }
         var deduplicator = Deduplicator(expectedIDs: min(expectedIDs, 50_000_000))
         var sequence: Int64 = 0
-        for (number, object) in objects.enumerated() {
+        try await ObjectScan.scan(objects, in: source.store) { number, scan in
             progress("pass 1/2: object \(number + 1)/\(objects.count)")
-            try await forEachLine(of: object, rejects: rejects) { line, bytes in
-                try ShutdownSignal.check()
+            let object = objects[number]
+            for line in scan.lines {
                 sequence += 1
                 report.rowsIn += 1
-                if let uniqueID = RawPin.validatedUniqueID(in: bytes) {
+                switch line {
+                case .valid(let uniqueID, let line):
                     deduplicator.offer(uniqueID, at: position(object, line, sequence))
-                    return
+                case .invalid(let line, let reason, let raw):
+                    try raw.withUnsafeBufferPointer { raw in
+                        try rejects.add(source: source.store.describe(object.key), line: line, reason: reason, raw: raw)
+                    }
                 }
-                do throws(RecordError) {
-                    var uniqueID = try RawPin(parsing: bytes).uniqueID
-                    uniqueID.withUTF8 { deduplicator.offer($0, at: position(object, line, sequence)) }
-                } catch {
-                    try rejects.add(
-                        source: source.store.describe(object.key), line: line, reason: error.description, raw: bytes)
-                }
+            }
+            if let unreadable = scan.unreadable {
+                log.warning("\(source.store.describe(object.key)): \(unreadable)")
+                try rejects.add(
+                    source: source.store.describe(object.key), line: 0, reason: "unreadable object: \(unreadable)",
+                    raw: nil)
             }
         }
         try rejects.flush()

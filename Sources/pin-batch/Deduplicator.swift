@@ -32,13 +32,30 @@ struct Deduplicator {
         holders.reserveCapacity(expectedIDs)
     }
 
+    /// A `unique_id` as the deduplicator keeps it.
+    enum ID: Sendable, Equatable {
+        case number(UInt128)
+        case upperCase(String)
+
+        init(_ uniqueID: UnsafeBufferPointer<UInt8>) {
+            if let number = Deduplicator.number(uniqueID) {
+                self = .number(number)
+            } else {
+                self = .upperCase(String(decoding: uniqueID, as: UTF8.self))
+            }
+        }
+    }
+
     /// Records a valid record; positions must arrive in increasing `sequence`.
     mutating func offer(_ uniqueID: UnsafeBufferPointer<UInt8>, at position: InputPosition) {
+        offer(ID(uniqueID), at: position)
+    }
+
+    mutating func offer(_ uniqueID: ID, at position: InputPosition) {
         let offered = Held(offset: position.offset ?? .min, sequence: position.sequence)
-        if let number = Self.number(uniqueID) {
-            Self.offer(offered, key: number, in: &holders, losers: &losers)
-        } else {
-            Self.offer(offered, key: String(decoding: uniqueID, as: UTF8.self), in: &upperCaseHolders, losers: &losers)
+        switch uniqueID {
+        case .number(let number): Self.offer(offered, key: number, in: &holders, losers: &losers)
+        case .upperCase(let text): Self.offer(offered, key: text, in: &upperCaseHolders, losers: &losers)
         }
     }
 
