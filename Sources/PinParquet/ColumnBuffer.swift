@@ -144,6 +144,8 @@ struct ColumnBuffer {
     @inline(__always)
     private mutating func addString(_ bytes: UnsafeRawBufferPointer) {
         plainSize += 4 + bytes.count
+        // The dictionary addresses its page with 32 bits.
+        if usingDictionary && dictionary.page.count + 4 + bytes.count > Int(UInt32.max) { fallBackToPlain() }
         if usingDictionary {
             indices.append(UInt32(truncatingIfNeeded: dictionary.index(of: bytes)))
             if dictionary.page.count > limits.dictionaryBytes || dictionary.count > limits.dictionaryEntries {

@@ -7,35 +7,70 @@ struct StringDictionary {
     /// Where each entry's bytes start in `page` (after its length).
     private var starts: [Int] = []
     private var lengths: [Int32] = []
-    /// Per slot: the hash's high 32 bits, then entry index + 1 in the low 32 bits; 0 is empty.
-    /// The count is a power of two.
-    private var slots: [UInt64] = Array(repeating: 0, count: 1024)
+    /// Two words per slot, so a lookup touches one cache line before the bytes it compares:
+    /// the hash's high 32 bits and the entry's length, then where its bytes start in `page` and
+    /// entry index + 1 (0 for an empty slot). The slot count is a power of two.
+    private var slots: [UInt64] = Array(repeating: 0, count: 2 * 1024)
 
     var count: Int { starts.count }
 
     /// The index of `value`, added if new.
     mutating func index(of value: UnsafeRawBufferPointer) -> Int {
         let hash = Self.hash(value)
-        let mask = slots.count - 1
-        var slot = Int(truncatingIfNeeded: hash) & mask
-        let tag = hash & 0xFFFF_FFFF_0000_0000
-        while true {
-            let stored = slots[slot]
-            if stored == 0 { break }
-            if stored & 0xFFFF_FFFF_0000_0000 == tag {
-                let entry = Int(stored & 0xFFFF_FFFF) - 1
-                if Int(lengths[entry]) == value.count && equals(entry, value) { return entry }
+        let key = hash & 0xFFFF_FFFF_0000_0000 | UInt64(UInt32(truncatingIfNeeded: value.count))
+        let found: Int? = slots.withUnsafeBufferPointer { slots in
+            page.withUnsafeBytes { page in
+                let mask = slots.count / 2 - 1
+                var slot = Int(truncatingIfNeeded: hash) & mask
+                while true {
+                    let place = slots[2 * slot + 1]
+                    if place == 0 { return -1 - slot }
+                    if slots[2 * slot] == key {
+                        let start = Int(truncatingIfNeeded: place >> 32)
+                        if Self.equal(page.baseAddress! + start, value) {
+                            return Int(truncatingIfNeeded: place & 0xFFFF_FFFF) - 1
+                        }
+                    }
+                    slot = (slot + 1) & mask
+                }
             }
-            slot = (slot + 1) & mask
         }
+        if let found, found >= 0 { return found }
+        let slot = -1 - found!
         let entry = starts.count
         withUnsafeBytes(of: UInt32(value.count).littleEndian) { page.append(contentsOf: $0) }
-        starts.append(page.count)
+        let start = page.count
+        starts.append(start)
         lengths.append(Int32(value.count))
         page.append(contentsOf: value)
-        slots[slot] = tag | UInt64(entry + 1)
-        if starts.count * 2 > slots.count { grow() }
+        slots[2 * slot] = key
+        slots[2 * slot + 1] = UInt64(start) << 32 | UInt64(entry + 1)
+        if starts.count * 2 > slots.count / 2 { grow() }
         return entry
+    }
+
+    /// Byte equality of `count` bytes at `stored` with `value`, eight at a time (values are mostly short).
+    @inline(__always)
+    private static func equal(_ stored: UnsafeRawPointer, _ value: UnsafeRawBufferPointer) -> Bool {
+        let count = value.count
+        guard count > 0 else { return true }
+        let other = value.baseAddress!
+        var offset = 0
+        while offset + 8 <= count {
+            if stored.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                != other.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            {
+                return false
+            }
+            offset += 8
+        }
+        while offset < count {
+            if stored.load(fromByteOffset: offset, as: UInt8.self) != other.load(fromByteOffset: offset, as: UInt8.self) {
+                return false
+            }
+            offset += 1
+        }
+        return true
     }
 
     /// Calls `body` with the bytes of entry `index`.
@@ -63,20 +98,15 @@ struct StringDictionary {
         }
     }
 
-    private func equals(_ entry: Int, _ value: UnsafeRawBufferPointer) -> Bool {
-        page.withUnsafeBytes { all in
-            ByteOrder.equal(UnsafeRawBufferPointer(rebasing: all[starts[entry]..<(starts[entry] + value.count)]), value)
-        }
-    }
-
     private mutating func grow() {
         var bigger = [UInt64](repeating: 0, count: slots.count * 2)
-        let mask = bigger.count - 1
+        let mask = bigger.count / 2 - 1
         for entry in 0..<starts.count {
             let hash = withEntry(entry) { Self.hash($0) }
             var slot = Int(truncatingIfNeeded: hash) & mask
-            while bigger[slot] != 0 { slot = (slot + 1) & mask }
-            bigger[slot] = hash & 0xFFFF_FFFF_0000_0000 | UInt64(entry + 1)
+            while bigger[2 * slot + 1] != 0 { slot = (slot + 1) & mask }
+            bigger[2 * slot] = hash & 0xFFFF_FFFF_0000_0000 | UInt64(UInt32(truncatingIfNeeded: lengths[entry]))
+            bigger[2 * slot + 1] = UInt64(starts[entry]) << 32 | UInt64(entry + 1)
         }
         slots = bigger
     }

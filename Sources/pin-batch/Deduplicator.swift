@@ -87,16 +87,23 @@ struct Deduplicator {
     /// The 32 lower-case hex digits of an 8-4-4-4-12 UUID as a number; nil for anything else.
     static func number(_ text: UnsafeBufferPointer<UInt8>) -> UInt128? {
         guard text.count == 36 else { return nil }
-        var value: UInt128 = 0
-        for (position, byte) in text.enumerated() {
-            switch byte {
-            case UInt8(ascii: "-") where position == 8 || position == 13 || position == 18 || position == 23:
-                continue
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = value << 4 | UInt128(byte - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = value << 4 | UInt128(byte - UInt8(ascii: "a") + 10)
-            default: return nil
-            }
+        let dash = UInt8(ascii: "-")
+        guard text[8] == dash, text[13] == dash, text[18] == dash, text[23] == dash else { return nil }
+        // Two 64-bit halves and no branch per digit (hex digits are random, branches would mispredict).
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        var valid: UInt8 = 1
+        var digits = 0
+        for position in 0..<36 where position != 8 && position != 13 && position != 18 && position != 23 {
+            let byte = text[position]
+            let digit = byte &- UInt8(ascii: "0")
+            let letter = byte &- UInt8(ascii: "a")
+            let isDigit = digit < 10
+            valid &= (isDigit ? 1 : 0) | (letter < 6 ? 1 : 0)
+            let nibble = UInt64(isDigit ? digit : letter &+ 10)
+            if digits < 16 { high = high << 4 | nibble } else { low = low << 4 | nibble }
+            digits += 1
         }
-        return value
+        return valid == 1 ? UInt128(high) << 64 | UInt128(low) : nil
     }
 }

@@ -43,7 +43,8 @@ public struct CleanRows: Sendable {
     @inline(__always)
     mutating func appendInteger(_ value: Int64?) {
         bytes.append(value == nil ? 0 : 1)
-        withUnsafeBytes(of: (value ?? 0).littleEndian) { bytes.append(contentsOf: $0) }
+        let word = UInt64(bitPattern: value ?? 0)
+        for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: word >> shift)) }
     }
 
     @inline(__always)
@@ -53,7 +54,11 @@ public struct CleanRows: Sendable {
 
     @inline(__always)
     private mutating func appendLength(_ length: UInt32) {
-        withUnsafeBytes(of: length.littleEndian) { bytes.append(contentsOf: $0) }
+        // Byte by byte: cheaper than appending a 4-byte buffer.
+        bytes.append(UInt8(truncatingIfNeeded: length))
+        bytes.append(UInt8(truncatingIfNeeded: length >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: length >> 16))
+        bytes.append(UInt8(truncatingIfNeeded: length >> 24))
     }
 
     @inline(__always)
