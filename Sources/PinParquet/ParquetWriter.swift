@@ -1,3 +1,4 @@
+import Dispatch
 import PinCompression
 
 /// Writes a Parquet file row by row, one row group at a time.
@@ -66,7 +67,8 @@ public final class ParquetWriter {
     public let schema: ParquetSchema
     public let options: Options
     private let sink: any ParquetSink
-    private var columns: [ColumnBuffer]
+    /// One box per column, so two threads can fill different columns at once (`appendRows`).
+    private let columns: [ColumnSlot]
     /// Per column, copied out of the schema so the per-value checks touch no strings.
     private let kinds: [ParquetColumn.Kind]
     private let optionals: [Bool]
@@ -96,7 +98,7 @@ public final class ParquetWriter {
             pageBytes: options.pageBytes,
             statisticsBytes: options.maxStatisticsBytes
         )
-        columns = schema.columns.map { ColumnBuffer(column: $0, limits: limits) }
+        columns = schema.columns.map { ColumnSlot(ColumnBuffer(column: $0, limits: limits)) }
         kinds = schema.columns.map(\.kind)
         optionals = schema.columns.map(\.optional)
         try emit(Array("PAR1".utf8))
@@ -111,60 +113,128 @@ public final class ParquetWriter {
 
     public func append(_ value: Int64?, to column: Int) throws(ParquetError) {
         let column = try target(column, .int64, isNull: value == nil)
-        if let value { columns[column].append(value) } else { columns[column].appendNull() }
+        if let value { columns[column].buffer.append(value) } else { columns[column].buffer.appendNull() }
     }
 
     public func append(_ value: Bool?, to column: Int) throws(ParquetError) {
         let column = try target(column, .boolean, isNull: value == nil)
-        if let value { columns[column].append(value) } else { columns[column].appendNull() }
+        if let value { columns[column].buffer.append(value) } else { columns[column].buffer.appendNull() }
     }
 
     public func append(_ value: String?, to column: Int) throws(ParquetError) {
         let column = try target(column, .string, isNull: value == nil)
-        guard var value else { return columns[column].appendNull() }
-        value.withUTF8 { columns[column].append(string: UnsafeRawBufferPointer($0)) }
+        guard var value else { return columns[column].buffer.appendNull() }
+        value.withUTF8 { columns[column].buffer.append(string: UnsafeRawBufferPointer($0)) }
     }
 
     /// Appends a string given as UTF-8 bytes (not validated).
     public func append(utf8 bytes: UnsafeRawBufferPointer?, to column: Int) throws(ParquetError) {
         let column = try target(column, .string, isNull: bytes == nil)
-        if let bytes { columns[column].append(string: bytes) } else { columns[column].appendNull() }
+        if let bytes { columns[column].buffer.append(string: bytes) } else { columns[column].buffer.appendNull() }
     }
 
     /// Appends a list of strings; `[]` is an empty list, distinct from nil.
     public func append(_ value: [String]?, to column: Int) throws(ParquetError) {
         let column = try target(column, .stringList, isNull: value == nil)
-        if let value { columns[column].append(list: value) } else { columns[column].appendNull() }
+        if let value { columns[column].buffer.append(list: value) } else { columns[column].buffer.appendNull() }
     }
 
     /// Appends a non-empty or empty list of strings given as `count` items PLAIN-encoded in `plain`
     /// (each a 4-byte little-endian length, then its UTF-8 bytes, not validated); nil for a null list.
     public func append(list plain: UnsafeRawBufferPointer?, count: Int, to column: Int) throws(ParquetError) {
         let column = try target(column, .stringList, isNull: plain == nil)
-        guard let plain else { return columns[column].appendNull() }
-        guard columns[column].append(list: plain, count: count) else {
+        guard let plain else { return columns[column].buffer.appendNull() }
+        guard columns[column].buffer.append(list: plain, count: count) else {
             throw ParquetError("column \(schema.columns[column].name): a list's items do not match their count")
         }
     }
 
     public func appendNull(to column: Int) throws(ParquetError) {
         let column = try target(column, schema.columns[safe: column]?.kind ?? .int64, isNull: true)
-        columns[column].appendNull()
+        columns[column].buffer.appendNull()
     }
 
     /// Completes the row: every column must have received exactly one value since the last row.
     public func endRow() throws(ParquetError) {
         if let failed { throw failed }
         rowsInGroup += 1
-        for index in columns.indices where columns[index].rows != rowsInGroup {
+        for index in columns.indices where columns[index].buffer.rows != rowsInGroup {
             let error = ParquetError(
-                "row \(totalRows + rowsInGroup): column \(schema.columns[index].name) got \(columns[index].rows - rowsInGroup + 1) values, expected 1"
+                "row \(totalRows + rowsInGroup): column \(schema.columns[index].name) got \(columns[index].buffer.rows - rowsInGroup + 1) values, expected 1"
             )
             failed = error
             throw error
         }
         if rowsInGroup >= options.rowGroupRows || (rowsInGroup & 1023 == 0 && bufferedBytes >= options.rowGroupBytes) {
             try flushRowGroup()
+        }
+    }
+
+    /// Appends `count` rows column by column, for a caller that holds a batch of rows: the columns are
+    /// split in two groups at `split` and the groups are filled at the same time on two threads. `fill`
+    /// is called once per group with the rows to append (a part of `0..<count`, in order; a batch that
+    /// reaches the end of a row group comes in two parts) and must append one value per row to each
+    /// column of the group, and nothing to the others.
+    public func appendRows(
+        _ count: Int, splittingColumnsAt split: Int, _ fill: (ColumnGroup, Range<Int>) throws -> Void
+    ) throws {
+        if let failed { throw failed }
+        guard split > 0 && split < columns.count else { throw ParquetError("no columns to split at \(split)") }
+        let groups = [ColumnGroup(writer: self, columns: 0..<split), ColumnGroup(writer: self, columns: split..<columns.count)]
+        var start = 0
+        while start < count {
+            let rows = start..<(start + min(count - start, options.rowGroupRows - rowsInGroup))
+            let errors = GroupErrors()
+            withoutActuallyEscaping(fill) { fill in
+                let work = UncheckedSendable { (group: Int) in
+                    do { try fill(groups[group], rows) } catch { errors.set(error, group: group) }
+                }
+                DispatchQueue.concurrentPerform(iterations: 2) { work.value($0) }
+            }
+            if let error = errors.first { throw error }
+            for index in columns.indices where columns[index].buffer.rows != rowsInGroup + rows.count {
+                let error = ParquetError(
+                    "rows \(totalRows + rowsInGroup + 1)...\(totalRows + rowsInGroup + rows.count): column \(schema.columns[index].name) got \(columns[index].buffer.rows - rowsInGroup) values, expected \(rows.count)"
+                )
+                failed = error
+                throw error
+            }
+            rowsInGroup += rows.count
+            if rowsInGroup >= options.rowGroupRows || bufferedBytes >= options.rowGroupBytes { try flushRowGroup() }
+            start = rows.upperBound
+        }
+    }
+
+    /// Some of the columns, for filling them from one thread in `appendRows`.
+    public struct ColumnGroup {
+        fileprivate let writer: ParquetWriter
+        public let columns: Range<Int>
+
+        public func append(_ value: Int64?, to column: Int) throws(ParquetError) {
+            try check(column)
+            try writer.append(value, to: column)
+        }
+
+        public func append(_ value: Bool?, to column: Int) throws(ParquetError) {
+            try check(column)
+            try writer.append(value, to: column)
+        }
+
+        public func append(utf8 bytes: UnsafeRawBufferPointer?, to column: Int) throws(ParquetError) {
+            try check(column)
+            try writer.append(utf8: bytes, to: column)
+        }
+
+        public func append(list plain: UnsafeRawBufferPointer?, count: Int, to column: Int) throws(ParquetError) {
+            try check(column)
+            try writer.append(list: plain, count: count, to: column)
+        }
+
+        @inline(__always)
+        private func check(_ column: Int) throws(ParquetError) {
+            guard columns.contains(column) else {
+                throw ParquetError("column \(column) is not in this group (\(columns))")
+            }
         }
     }
 
@@ -191,7 +261,7 @@ public final class ParquetWriter {
         if let failed { throw failed }
         guard !closed else { throw ParquetError("the writer is already closed") }
         closed = true
-        if columns.contains(where: { $0.rows != rowsInGroup }) {
+        if columns.contains(where: { $0.buffer.rows != rowsInGroup }) {
             throw ParquetError("close() called in the middle of a row; call endRow() first")
         }
         if rowsInGroup > 0 { try flushRowGroup() }
@@ -208,14 +278,14 @@ public final class ParquetWriter {
             rows: totalRows,
             rowGroups: rowGroups.count,
             bytes: Int(offset),
-            nullCounts: Dictionary(uniqueKeysWithValues: columns.map { ($0.column.name, $0.nullRowsInFile) })
+            nullCounts: Dictionary(uniqueKeysWithValues: columns.map { ($0.buffer.column.name, $0.buffer.nullRowsInFile) })
         )
     }
 
     // MARK: internals
 
     private var bufferedBytes: Int {
-        columns.reduce(0) { $0 + $1.bufferedBytes }
+        columns.reduce(0) { $0 + $1.buffer.bufferedBytes }
     }
 
     @inline(__always)
@@ -239,7 +309,7 @@ public final class ParquetWriter {
         var chunks: [ColumnChunkMetadata] = []
         do {
             for index in columns.indices {
-                let chunk = try columns[index].writeChunk(
+                let chunk = try columns[index].buffer.writeChunk(
                     codec: options.compression, level: options.compressionLevel, offset: &offset, scratch: &scratch
                 ) { [sink] bytes in try sink.write(bytes) }
                 chunks.append(chunk)
@@ -276,4 +346,31 @@ extension Array {
     fileprivate subscript(safe index: Int) -> Element? {
         indices.contains(index) ? self[index] : nil
     }
+}
+
+/// A column's buffer in a box of its own: two threads may fill two columns at once.
+private final class ColumnSlot {
+    var buffer: ColumnBuffer
+
+    init(_ buffer: ColumnBuffer) {
+        self.buffer = buffer
+    }
+}
+
+/// The errors of the two threads of `appendRows`: each thread sets only its own.
+private final class GroupErrors: @unchecked Sendable {
+    private var firstGroup: (any Error)?
+    private var secondGroup: (any Error)?
+
+    func set(_ error: any Error, group: Int) {
+        if group == 0 { firstGroup = error } else { secondGroup = error }
+    }
+
+    var first: (any Error)? { firstGroup ?? secondGroup }
+}
+
+/// What `appendRows` hands to its two threads: each touches only its own columns, and the caller
+/// waits for both.
+private struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
 }

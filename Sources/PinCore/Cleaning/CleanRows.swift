@@ -7,7 +7,13 @@
 /// booleans as one byte (0, 1, or 2 for null).
 public struct CleanRows: Sendable {
     public private(set) var bytes: [UInt8] = []
-    public private(set) var count = 0
+    /// Where each row ends in `bytes`.
+    private var ends: [Int] = []
+
+    public var count: Int { ends.count }
+
+    /// Where row `index` starts in `bytes`.
+    public func start(of index: Int) -> Int { index == 0 ? 0 : ends[index - 1] }
 
     public init(reservingBytes capacity: Int = 0) {
         bytes.reserveCapacity(capacity)
@@ -38,7 +44,7 @@ public struct CleanRows: Sendable {
 
     // MARK: writing, column by column
 
-    mutating func endRow() { count += 1 }
+    mutating func endRow() { ends.append(bytes.count) }
 
     @inline(__always)
     mutating func appendInteger(_ value: Int64?) {
@@ -107,8 +113,10 @@ public struct CleanRows: Sendable {
         private let base: UnsafeRawBufferPointer
         private var offset = 0
 
-        public init(_ bytes: UnsafeRawBufferPointer) {
+        /// Reads from `offset`, a row's start.
+        public init(_ bytes: UnsafeRawBufferPointer, at offset: Int = 0) {
             base = bytes
+            self.offset = offset
         }
 
         public var atEnd: Bool { offset >= base.count }
