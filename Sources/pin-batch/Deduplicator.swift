@@ -21,7 +21,7 @@ struct Deduplicator {
         var sequence: Int64
     }
 
-    private var holders: [UInt128: Held] = [:]
+    private var holders: IDTable
     private var upperCaseHolders: [String: Held] = [:]
     /// Sequences of valid records that lost to another copy of their id.
     private(set) var losers: Set<Int64> = []
@@ -29,7 +29,7 @@ struct Deduplicator {
     var duplicates: Int { losers.count }
 
     init(expectedIDs: Int = 0) {
-        holders.reserveCapacity(expectedIDs)
+        holders = IDTable(expected: expectedIDs)
     }
 
     /// A `unique_id` as the deduplicator keeps it.
@@ -54,7 +54,7 @@ struct Deduplicator {
     mutating func offer(_ uniqueID: ID, at position: InputPosition) {
         let offered = Held(offset: position.offset ?? .min, sequence: position.sequence)
         switch uniqueID {
-        case .number(let number): Self.offer(offered, key: number, in: &holders, losers: &losers)
+        case .number(let number): holders.offer(offered, id: number, losers: &losers)
         case .upperCase(let text): Self.offer(offered, key: text, in: &upperCaseHolders, losers: &losers)
         }
     }
@@ -66,17 +66,82 @@ struct Deduplicator {
             holders[key] = offered
             return
         }
+        holders[key] = winner(held, offered, losers: &losers)
+    }
+
+    /// The copy that wins, the loser's sequence noted.
+    @inline(__always)
+    private static func winner(_ held: Held, _ offered: Held, losers: inout Set<Int64>) -> Held {
         if held.offset != .min, offered.offset != .min, held.offset > offered.offset {
             losers.insert(offered.sequence)
-        } else {
-            losers.insert(held.sequence)
-            holders[key] = offered
+            return held
+        }
+        losers.insert(held.sequence)
+        return offered
+    }
+
+    /// Ids as numbers to their winning copy, in open addressing: a 32-byte slot an id, found with a
+    /// multiply rather than `Hasher` (the ids are the input's own: nobody gains by making them collide).
+    private struct IDTable {
+        private struct Slot {
+            var id: UInt128
+            /// `sequence` 0 marks an empty slot: offered sequences start at 1.
+            var held: Held
+        }
+
+        private var slots: [Slot]
+        private var count = 0
+
+        init(expected: Int) {
+            var capacity = 16
+            while capacity * 3 < expected * 4 { capacity *= 2 }
+            slots = Array(repeating: Slot(id: 0, held: Held(offset: 0, sequence: 0)), count: capacity)
+        }
+
+        mutating func offer(_ offered: Held, id: UInt128, losers: inout Set<Int64>) {
+            precondition(offered.sequence > 0)
+            if (count + 1) * 4 > slots.count * 3 { grow() }
+            let mask = slots.count - 1
+            var index = Self.hash(id) & mask
+            let added: Bool = slots.withUnsafeMutableBufferPointer { slots in
+                while true {
+                    if slots[index].held.sequence == 0 {
+                        slots[index] = Slot(id: id, held: offered)
+                        return true
+                    }
+                    if slots[index].id == id {
+                        slots[index].held = winner(slots[index].held, offered, losers: &losers)
+                        return false
+                    }
+                    index = (index + 1) & mask
+                }
+            }
+            if added { count += 1 }
+        }
+
+        @inline(__always)
+        private static func hash(_ id: UInt128) -> Int {
+            var mixed = (UInt64(truncatingIfNeeded: id) ^ UInt64(truncatingIfNeeded: id >> 64) &* 0x9E37_79B9_7F4A_7C15)
+                &* 0xD6E8_FEB8_6659_FD93
+            mixed ^= mixed >> 32
+            return Int(truncatingIfNeeded: mixed)
+        }
+
+        private mutating func grow() {
+            let old = slots
+            slots = Array(repeating: Slot(id: 0, held: Held(offset: 0, sequence: 0)), count: old.count * 2)
+            let mask = slots.count - 1
+            for slot in old where slot.held.sequence != 0 {
+                var index = Self.hash(slot.id) & mask
+                while slots[index].held.sequence != 0 { index = (index + 1) & mask }
+                slots[index] = slot
+            }
         }
     }
 
     /// Frees the ids once every record has been offered.
     mutating func forgetIDs() {
-        holders = [:]
+        holders = IDTable(expected: 0)
         upperCaseHolders = [:]
     }
 
