@@ -70,6 +70,7 @@ struct PinStreamPG: ParsableCommand {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: kafka.resolvedBrokers, groupID: group)
         // The local broker ignores fetch limits and may answer with more than librdkafka's default maximum.
         configuration.properties["receive.message.max.bytes"] = "2147483647"
+        for (key, value) in Self.prefetchDefaults { configuration.properties[key] = value }
         for (key, value) in try kafka.parsedProperties() { configuration.properties[key] = value }
         let consumer: KafkaConsumer
         var topicExists = true
@@ -135,6 +136,15 @@ struct PinStreamPG: ParsableCommand {
         }
         if once && stream.totals.rejected > 0 { throw ExitStatus.dataError }
     }
+
+    /// librdkafka fetches again whenever its queue holds fewer than `queued.min.messages` (100,000 by
+    /// default). A broker that ignores `fetch.wait.max.ms` answers an empty fetch at once, so while the
+    /// consumer works through a backlog already fetched it would be asked again and again, on the cores
+    /// the sink needs. -X overrides.
+    static let prefetchDefaults = [
+        "queued.max.messages.kbytes": "16384",
+        "queued.min.messages": "10000",
+    ]
 
     private func summarize(_ totals: StreamTotals, seconds: Double, logger: StderrLogger) {
         let rate = seconds > 0 ? Int(Double(totals.records) / seconds) : 0
