@@ -24,7 +24,8 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
         var once: Bool
         var retry: RetryPolicy
         /// How often the group's Kafka offsets (for lag monitoring only) follow PostgreSQL's, as Kafka's
-        /// own auto-commit does; also on revoke and at exit.
+        /// own auto-commit does; also on revoke and at exit. With `once`, only on revoke and at exit (the
+        /// local broker rewrites its whole snapshot after each commit, on the cores the run needs).
         var kafkaCommitInterval: Duration = .seconds(5)
     }
 
@@ -124,9 +125,7 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
             }
             if let failure { throw failure }
             if inFlight != nil && inFlightIsDone { try finishInFlight() }
-            if !kafkaPending.isEmpty, ContinuousClock.now - kafkaCommittedAt >= settings.kafkaCommitInterval {
-                commitToKafka()
-            }
+            if !kafkaPending.isEmpty, kafkaCommitIsDue { commitToKafka() }
             // A due batch waits for the one in flight by polling on; a full one by blocking.
             if batch.count >= settings.maxBatch || (batchIsDue && inFlightIsDone) { try submitBatch() }
             progress.update(totals)
@@ -228,8 +227,11 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
         for (partition, next) in request.nextOffsets where assigned.contains(partition) {
             kafkaPending[partition] = next
         }
-        if ContinuousClock.now - kafkaCommittedAt < settings.kafkaCommitInterval { return }
-        commitToKafka()
+        if kafkaCommitIsDue { commitToKafka() }
+    }
+
+    private var kafkaCommitIsDue: Bool {
+        !settings.once && ContinuousClock.now - kafkaCommittedAt >= settings.kafkaCommitInterval
     }
 
     /// The stored offsets moved under the batch: either this batch's own COMMIT landed before the
