@@ -100,6 +100,28 @@ public struct PinRowBatch: Sendable {
         return ids
     }
 
+    /// Calls `body` with the COPY lines of every row to write, in order: all at once when no row was
+    /// replaced or removed, else in runs.
+    func forEachLine(_ body: (_ lines: UnsafeRawBufferPointer, _ rows: Int) throws -> Void) rethrows {
+        try bytes.withUnsafeBytes { all in
+            var start = 0
+            var runStart = 0
+            var runRows = 0
+            for index in states.indices {
+                let end = ends[index]
+                defer { start = end }
+                if states[index] == .latest {
+                    if runRows == 0 { runStart = start }
+                    runRows += 1
+                } else if runRows > 0 {
+                    try body(UnsafeRawBufferPointer(rebasing: all[runStart..<start]), runRows)
+                    runRows = 0
+                }
+            }
+            if runRows > 0 { try body(UnsafeRawBufferPointer(rebasing: all[runStart..<start]), runRows) }
+        }
+    }
+
     /// Calls `body` with the COPY line of every row to write whose `unique_id` passes `include`, in order.
     func forEachLine(where include: (String) -> Bool, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
         try bytes.withUnsafeBytes { all in
