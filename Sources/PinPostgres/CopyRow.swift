@@ -121,8 +121,18 @@ public struct CopyRow {
     /// first, in the same pass. Returns false on a NUL byte. Runs without special bytes are copied in bulk.
     private mutating func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>, arrayElement: Bool) -> Bool {
         var runStart = 0
-        for index in 0..<utf8.count {
+        var index = 0
+        let count = utf8.count
+        while index < count {
+            // Eight bytes at a time while none of them can be special (a control byte, a backslash or `"`).
+            if index + 8 <= count,
+                !Self.mayNeedEscaping(UnsafeRawPointer(utf8.baseAddress! + index).loadUnaligned(as: UInt64.self))
+            {
+                index += 8
+                continue
+            }
             let byte = utf8[index]
+            index += 1
             // Every special byte is at most 0x5C; most text bytes (lowercase letters, UTF-8) are above.
             if byte > UInt8(ascii: "\\") { continue }
             let escaped: StaticString
@@ -135,12 +145,26 @@ public struct CopyRow {
             case UInt8(ascii: "\r"): escaped = #"\r"#
             default: continue
             }
-            if index > runStart { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index])) }
+            let at = index - 1
+            if at > runStart { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<at])) }
             escaped.withUTF8Buffer { bytes.append(contentsOf: $0) }
-            runStart = index + 1
+            runStart = index
         }
-        if utf8.count > runStart { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
+        if count > runStart { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
         return true
+    }
+
+    /// Whether any byte of `word` is below 0x0E (NUL, tab, newline, carriage return among them), a backslash or `"`.
+    /// Exact for "none"; a word it flags is looked at byte by byte.
+    private static func mayNeedEscaping(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let below0E = (word &- ones &* 0x0E) & ~word & highs
+        let backslash = word ^ (ones &* 0x5C)
+        let quote = word ^ (ones &* 0x22)
+        let zeroInBackslash = (backslash &- ones) & ~backslash & highs
+        let zeroInQuote = (quote &- ones) & ~quote & highs
+        return below0E | zeroInBackslash | zeroInQuote != 0
     }
 
     private mutating func appendDecimal(_ value: Int64) {

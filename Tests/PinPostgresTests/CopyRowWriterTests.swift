@@ -116,6 +116,66 @@ extension PinPostgresTests {
             #expect(ids == [1, 5])
         }
 
+        /// Text is scanned eight bytes at a time: every special byte (and a NUL) at every place in and
+        /// around a word, in text and in array elements.
+        @Test func specialBytesAtEveryPlaceOfAWord() throws {
+            let db = try TestDatabase.connect()
+            let table = try makeTable(db)
+            defer { _ = try? db.execute("DROP TABLE \(table)") }
+
+            var expected: [String] = []
+            for special in ["\t", "\n", "\r", "\\", "\"", "\u{1}", "\u{D}", "\u{E}", "ü"] {
+                for length in 1...20 {
+                    for place in 0..<length {
+                        var characters = Array(repeating: "a", count: length)
+                        characters[place] = special
+                        expected.append(characters.joined())
+                    }
+                }
+            }
+            var nulsRejected = 0
+            let stored = try db.copyIn(table: table, columns: ["id", "t", "tags", "b", "n"]) { writer in
+                for (index, text) in expected.enumerated() {
+                    try writer.writeRow { copy in
+                        copy.append(Int64(index))
+                        try copy.append(text)
+                        try copy.append([text, text])
+                        copy.append(Bool?.none)
+                        copy.append(Int64?.none)
+                    }
+                }
+                for length in 1...20 {
+                    for place in 0..<length {
+                        var bytes = Array(repeating: UInt8(ascii: "a"), count: length)
+                        bytes[place] = 0
+                        let text = String(decoding: bytes, as: UTF8.self)
+                        for inArray in [false, true] {
+                            do {
+                                try writer.writeRow { copy in
+                                    copy.append(Int64(-1))
+                                    try copy.append(inArray ? "fine" : text)
+                                    try copy.append(inArray ? [text] : [])
+                                    copy.append(Bool?.none)
+                                    copy.append(Int64?.none)
+                                }
+                            } catch let error as PostgresError where error.kind == .invalidValue {
+                                nulsRejected += 1
+                            }
+                        }
+                    }
+                }
+            }
+            #expect(stored == Int64(expected.count))
+            #expect(nulsRejected == 2 * 210)
+            let rows = try db.execute("SELECT id, t, tags FROM \(table) ORDER BY id")
+            #expect(rows.count == expected.count)
+            for row in rows {
+                let index = Int(try row.int64("id") ?? -1)
+                #expect(try row.string("t") == expected[index], "row \(index)")
+                #expect(try row.stringArray("tags") == [expected[index], expected[index]], "row \(index)")
+            }
+        }
+
         @Test func wrongValueCountIsRejected() throws {
             let db = try TestDatabase.connect()
             let table = try makeTable(db)
