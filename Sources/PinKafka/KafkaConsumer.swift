@@ -61,7 +61,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         if let error = callbacks.takePendingError() { throw error }
         guard let message else { return nil }
         let err = message.pointee.err
-        if err == RD_KAFKA_RESP_ERR_NO_ERROR { return KafkaMessage(message) }
+        if err == RD_KAFKA_RESP_ERR_NO_ERROR { return KafkaMessage(message, topic: name(of: message.pointee.rkt)) }
         if err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return nil }
         throw error(of: message)
     }
