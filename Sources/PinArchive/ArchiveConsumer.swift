@@ -43,8 +43,11 @@ public final class ArchiveConsumer: @unchecked Sendable {
         self.compression = compression
         self.logger = logger
         buffers = ArchiveBuffers(topic: topic, policy: policy)
+        // A --once run commits when it is drained (revoke, end) only: nothing needs the offsets
+        // sooner, and each commit makes some brokers rewrite state (noida-db: its whole snapshot).
         writer = ArchiveWriter(
-            store: store, prefix: prefix, topic: topic, compression: compression, consumer: consumer, logger: logger)
+            store: store, prefix: prefix, topic: topic, compression: compression, consumer: consumer, logger: logger,
+            commitsEachObject: !once)
     }
 
     /// Messages taken from librdkafka per call.

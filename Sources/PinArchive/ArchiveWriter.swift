@@ -39,11 +39,14 @@ final class ArchiveWriter: @unchecked Sendable {
     private let compression: StreamFormat
     private let consumer: KafkaConsumer
     private let logger: StderrLogger
+    private let commitsEachObject: Bool
 
+    /// Without `commitsEachObject`, offsets are committed only when the writer is drained.
     init(
         store: any ObjectStore, prefix: String, topic: String, compression: StreamFormat, consumer: KafkaConsumer,
-        logger: StderrLogger, depth: Int = 1
+        logger: StderrLogger, depth: Int = 1, commitsEachObject: Bool = true
     ) {
+        self.commitsEachObject = commitsEachObject
         self.store = store
         self.prefix = prefix
         self.topic = topic
@@ -179,7 +182,7 @@ final class ArchiveWriter: @unchecked Sendable {
             $0.invalidValues += invalidValues
             $0.unconfirmed[run.name.partition] = run.nextOffset
         }
-        try commit(run.nextOffset, of: run.name.partition, synchronously: false)
+        if commitsEachObject { try commit(run.nextOffset, of: run.name.partition, synchronously: false) }
         logger.debug(
             "stored \(store.describe(key))",
             [("records", String(run.count)), ("bytes", String(bytes.count)), ("next", String(run.nextOffset))])
