@@ -4,6 +4,22 @@ public enum JSONFieldScanner {
     /// The decoded value of the top-level string member `name`, or nil when the text is not one
     /// well-formed JSON object, or the member is missing or not a string. Duplicate names: last wins.
     public static func stringValue(of name: String, in text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        guard let value = locateStringValue(of: name, in: text) else { return nil }
+        let raw = text[value.range]
+        return value.hasEscapes ? decode(raw) : Array(raw)
+    }
+
+    /// Where a string member's value lies in the text: the bytes between its quotes, and
+    /// whether they hold escapes (when they do not, they are the value itself).
+    public struct Location: Sendable, Equatable {
+        public var range: Range<Int>
+        public var hasEscapes: Bool
+    }
+
+    /// Like ``stringValue(of:in:)``, without copying: where the value is, for a caller that
+    /// can use the bytes in place.
+    public static func locateStringValue(of name: String, in text: UnsafeBufferPointer<UInt8>) -> Location? {
+        guard text.baseAddress != nil else { return nil }
         var scanner = Scanner(bytes: text)
         var name = name
         return name.withUTF8 { scanner.objectMember(UnsafeBufferPointer(start: $0.baseAddress, count: $0.count)) }
@@ -31,11 +47,11 @@ public enum JSONFieldScanner {
             return true
         }
 
-        /// The whole text must be one object; returns the wanted member's value.
-        mutating func objectMember(_ name: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        /// The whole text must be one object; returns where the wanted member's value is.
+        mutating func objectMember(_ name: UnsafeBufferPointer<UInt8>) -> Location? {
             skipWhitespace()
             guard consume(UInt8(ascii: "{")) else { return nil }
-            var found: [UInt8]?
+            var found: Location?
             skipWhitespace()
             if !consume(UInt8(ascii: "}")) {
                 while true {
@@ -46,7 +62,7 @@ public enum JSONFieldScanner {
                     skipWhitespace()
                     if current == UInt8(ascii: "\""), equal(key, name) {
                         guard let value = string() else { return nil }
-                        found = decode(value)
+                        found = Location(range: value.startIndex..<value.endIndex, hasEscapes: value.contains(0x5C))
                     } else {
                         guard skipValue(depth: 1) else { return nil }
                     }
@@ -64,8 +80,16 @@ public enum JSONFieldScanner {
         mutating func string() -> Slice<UnsafeBufferPointer<UInt8>>? {
             guard consume(UInt8(ascii: "\"")) else { return nil }
             let start = position
-            while let byte = current {
-                switch byte {
+            let base = bytes.baseAddress!
+            while true {
+                // Eight bytes at a time while none is a quote, a backslash or a control character.
+                while position + 8 <= bytes.count,
+                    !Self.needsAttention(UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self))
+                {
+                    position += 8
+                }
+                guard position < bytes.count else { return nil }
+                switch base[position] {
                 case UInt8(ascii: "\""):
                     position += 1
                     return bytes[start..<position - 1]
@@ -92,7 +116,16 @@ public enum JSONFieldScanner {
                     position += 1
                 }
             }
-            return nil
+        }
+
+        /// Whether any byte of `word` is a quote, a backslash or below 0x20.
+        @inline(__always)
+        static func needsAttention(_ word: UInt64) -> Bool {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            func hasZero(_ value: UInt64) -> Bool { (value &- ones) & ~value & highs != 0 }
+            let control = (word &- ones &* 0x20) & ~word & highs != 0
+            return control || hasZero(word ^ (ones &* 0x22)) || hasZero(word ^ (ones &* 0x5C))
         }
 
         mutating func skipValue(depth: Int) -> Bool {

@@ -44,7 +44,14 @@ public final class KafkaProducer: @unchecked Sendable {
         maxMessageBytes =
             Int(String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)) ?? 1_000_000
         let client = self.client
-        pollThread = PollThread { _ = rd_kafka_poll(client.handle, 100) }
+        pollThread = PollThread {
+            _ = rd_kafka_poll(client.handle, 100)
+        } wake: {
+            // rd_kafka_poll serves the main queue; yielding it ends the wait.
+            let queue = rd_kafka_queue_get_main(client.handle)
+            rd_kafka_queue_yield(queue)
+            rd_kafka_queue_destroy(queue)
+        }
     }
 
     deinit {
@@ -95,6 +102,16 @@ public final class KafkaProducer: @unchecked Sendable {
     ) throws(KafkaError) {
         let opaque = UnsafeMutableRawPointer(bitPattern: (tag << 1) | 1)
         try enqueue(topic: topic, partition: partition, key: key, value: value, headers: headers, opaque: opaque)
+        enqueued.add(1, ordering: .relaxed)
+    }
+
+    /// ``produce(topic:partition:key:value:headers:tag:)`` with a topic handle looked up once
+    /// (``topicHandle(_:)``), for callers that send many messages to one topic.
+    func produce(
+        _ topicHandle: OpaquePointer, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, tag: UInt
+    ) throws(KafkaError) {
+        let opaque = UnsafeMutableRawPointer(bitPattern: (tag << 1) | 1)
+        try enqueue(topicHandle, partition: nil, key: key, value: value, headers: [], opaque: opaque)
         enqueued.add(1, ordering: .relaxed)
     }
 
@@ -157,7 +174,17 @@ public final class KafkaProducer: @unchecked Sendable {
         headers: [KafkaHeader],
         opaque: UnsafeMutableRawPointer?
     ) throws(KafkaError) {
-        let rkt = try topicHandle(topic)
+        try enqueue(topicHandle(topic), partition: partition, key: key, value: value, headers: headers, opaque: opaque)
+    }
+
+    private func enqueue(
+        _ rkt: OpaquePointer,
+        partition: Int32?,
+        key: UnsafeRawBufferPointer?,
+        value: UnsafeRawBufferPointer,
+        headers: [KafkaHeader],
+        opaque: UnsafeMutableRawPointer?
+    ) throws(KafkaError) {
         while true {
             let list = headers.isEmpty ? nil : Self.makeHeaders(headers)
             // A non-nil pointer even for empty values: librdkafka treats NULL as a null value.
@@ -183,11 +210,12 @@ public final class KafkaProducer: @unchecked Sendable {
                         "message of \(value.count + (key?.count ?? 0)) bytes exceeds message.max.bytes (\(maxMessageBytes))"
                 )
             }
-            throw KafkaError(consuming: error, "produce to \(topic)")
+            throw KafkaError(consuming: error, "produce to \(String(cString: rd_kafka_topic_name(rkt)))")
         }
     }
 
-    private func topicHandle(_ topic: String) throws(KafkaError) -> OpaquePointer {
+    /// librdkafka's handle for `topic`, created on first use and kept until the producer goes.
+    func topicHandle(_ topic: String) throws(KafkaError) -> OpaquePointer {
         let result: OpaquePointer? = topics.withLock { cache in
             if let rkt = cache[topic] { return rkt }
             guard let rkt = rd_kafka_topic_new(client.handle, topic, nil) else { return nil }
@@ -222,7 +250,8 @@ private final class DeliveryPromise {
 
 /// Delivery-report state. Reports may arrive on the poll thread and on a thread in `flush`.
 final class ProducerCallbacks: RDKafkaCallbacks, @unchecked Sendable {
-    private let totals = Mutex<(delivered: Int, failed: Int)>((0, 0))
+    private let deliveredCount = Atomic<Int>(0)
+    private let failedCount = Atomic<Int>(0)
     private let failureHandler: (@Sendable (UInt, KafkaError) -> Void)?
 
     init(failureHandler: (@Sendable (UInt, KafkaError) -> Void)?, logHandler: KafkaLogHandler?) {
@@ -230,13 +259,17 @@ final class ProducerCallbacks: RDKafkaCallbacks, @unchecked Sendable {
         super.init(logHandler: logHandler)
     }
 
-    var counts: (delivered: Int, failed: Int) { totals.withLock { $0 } }
+    /// Two counters read one after the other: each only grows, so a report arriving in between
+    /// can only make the caller's `pending` one too high for a moment, never too low.
+    var counts: (delivered: Int, failed: Int) {
+        (deliveredCount.load(ordering: .acquiring), failedCount.load(ordering: .acquiring))
+    }
 
     func delivered(_ message: rd_kafka_message_t) {
         let bits = UInt(bitPattern: message._private)
         if bits & 1 == 1 {
             let ok = message.err == RD_KAFKA_RESP_ERR_NO_ERROR
-            totals.withLock { ok ? ($0.delivered += 1) : ($0.failed += 1) }
+            if ok { deliveredCount.add(1, ordering: .releasing) } else { failedCount.add(1, ordering: .releasing) }
             if !ok, let failureHandler { failureHandler(bits >> 1, error(of: message)) }
             return
         }

@@ -10,6 +10,8 @@ public final class LinePublisher: @unchecked Sendable {
     public enum Message {
         /// The line's bytes unchanged, with an optional key.
         case line(key: [UInt8]?)
+        /// The line's bytes unchanged, keyed by the line's own bytes in `keyRange` (no copy).
+        case lineKeyedBySlice(keyRange: Range<Int>)
         /// Other bytes (e.g. the validated record re-encoded).
         case bytes(key: [UInt8]?, value: [UInt8])
         /// Not sent: the reason goes to the caller's reject handling.
@@ -47,7 +49,11 @@ public final class LinePublisher: @unchecked Sendable {
 
     public let producer: KafkaProducer
     public let topic: String
+    /// librdkafka's handle for `topic`, looked up once rather than per line.
+    private let topicHandle: OpaquePointer
     private let inputs: Inputs
+    /// The current input's index, the high bits of every tag.
+    private var inputIndex: UInt = 0
     private var read = 0
     private var rejected = 0
 
@@ -77,11 +83,15 @@ public final class LinePublisher: @unchecked Sendable {
         producer = try KafkaProducer(configuration: configuration) { tag, error in
             onDeliveryFailure(inputs.location(tag), error)
         }
+        topicHandle = try producer.topicHandle(topic)
     }
 
     /// Starts the next input; its lines are reported as `name:LINE`.
     public func beginInput(_ name: String) {
-        inputs.names.withLock { $0.append(name) }
+        inputIndex = UInt(inputs.names.withLock { names in
+            names.append(name)
+            return names.count - 1
+        })
     }
 
     /// Sends one line as `message`. Returns the reason when the line is rejected: by `message`,
@@ -91,7 +101,6 @@ public final class LinePublisher: @unchecked Sendable {
         -> String?
     {
         read += 1
-        let inputIndex = UInt(max(inputs.names.withLock { $0.count } - 1, 0))
         let tag = inputIndex << Self.lineBits | UInt(number)
         do {
             switch message {
@@ -100,6 +109,9 @@ public final class LinePublisher: @unchecked Sendable {
                 return reason
             case .line(let key):
                 try produce(key: key, value: UnsafeRawBufferPointer(line), tag: tag)
+            case .lineKeyedBySlice(let keyRange):
+                let key = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(line)[keyRange])
+                try producer.produce(topicHandle, key: key, value: UnsafeRawBufferPointer(line), tag: tag)
             case .bytes(let key, let value):
                 try value.withTypedBytes { (value) throws(KafkaError) in try produce(key: key, value: value, tag: tag) }
             }
@@ -112,7 +124,7 @@ public final class LinePublisher: @unchecked Sendable {
 
     private func produce(key: [UInt8]?, value: UnsafeRawBufferPointer, tag: UInt) throws(KafkaError) {
         try key.withTypedBytes { (key) throws(KafkaError) in
-            try producer.produce(topic: topic, key: key, value: value, tag: tag)
+            try producer.produce(topicHandle, key: key, value: value, tag: tag)
         }
     }
 
@@ -126,6 +138,8 @@ public final class LinePublisher: @unchecked Sendable {
     /// `--raw` mode: the line unchanged, keyed by its `unique_id` when the line is a JSON object
     /// with a string `unique_id`, else without a key.
     public static func rawMessage(_ line: UnsafeBufferPointer<UInt8>) -> Message {
-        .line(key: JSONFieldScanner.stringValue(of: "unique_id", in: line))
+        guard let key = JSONFieldScanner.locateStringValue(of: "unique_id", in: line) else { return .line(key: nil) }
+        if key.hasEscapes { return .line(key: JSONFieldScanner.stringValue(of: "unique_id", in: line)) }
+        return .lineKeyedBySlice(keyRange: key.range)
     }
 }

@@ -15,8 +15,12 @@ final class PollThread: Sendable {
 
     private let shared: Shared
     private let thread: Mutex<pthread_t?>
+    private let wake: @Sendable () -> Void
 
-    init(body: @escaping @Sendable () -> Void) {
+    /// - Parameter wake: cuts short a `body` that is waiting, so that `stop()` returns at once
+    ///   instead of after the body's timeout.
+    init(body: @escaping @Sendable () -> Void, wake: @escaping @Sendable () -> Void = {}) {
+        self.wake = wake
         let shared = Shared(body: body)
         self.shared = shared
         var thread = pthread_t()
@@ -34,6 +38,7 @@ final class PollThread: Sendable {
 
     func stop() {
         shared.running.store(false, ordering: .releasing)
+        wake()
         if let thread = self.thread.withLock({ value -> pthread_t? in
             defer { value = nil }
             return value
