@@ -81,22 +81,30 @@ public enum JSONFieldScanner {
             guard consume(UInt8(ascii: "\"")) else { return nil }
             let start = position
             let base = bytes.baseAddress!
+            let count = bytes.count
+            var next = position  // a local copy: the loop stays in registers
+            defer { position = next }
             while true {
-                // Eight bytes at a time while none is a quote, a backslash or a control character.
-                while position + 8 <= bytes.count,
-                    !Self.needsAttention(UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self))
-                {
-                    position += 8
+                // Eight bytes at a time, straight to the first quote, backslash or control character.
+                if next + 8 <= count {
+                    let word = UInt64(littleEndian: UnsafeRawPointer(base + next).loadUnaligned(as: UInt64.self))
+                    let mask = Self.attentionMask(word)
+                    if mask == 0 {
+                        next += 8
+                        continue
+                    }
+                    next += mask.trailingZeroBitCount >> 3
                 }
-                guard position < bytes.count else { return nil }
-                switch base[position] {
+                guard next < count else { return nil }
+                switch base[next] {
                 case UInt8(ascii: "\""):
-                    position += 1
-                    return bytes[start..<position - 1]
+                    next += 1
+                    return bytes[start..<next - 1]
                 case UInt8(ascii: "\\"):
-                    position += 1
-                    guard let escaped = current else { return nil }
-                    position += 1
+                    next += 1
+                    guard next < count else { return nil }
+                    let escaped = base[next]
+                    next += 1
                     switch escaped {
                     case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
                         UInt8(ascii: "f"),
@@ -104,8 +112,8 @@ public enum JSONFieldScanner {
                         break
                     case UInt8(ascii: "u"):
                         for _ in 0..<4 {
-                            guard let digit = current, hexValue(digit) != nil else { return nil }
-                            position += 1
+                            guard next < count, hexValue(base[next]) != nil else { return nil }
+                            next += 1
                         }
                     default:
                         return nil
@@ -113,19 +121,20 @@ public enum JSONFieldScanner {
                 case 0..<0x20:
                     return nil
                 default:
-                    position += 1
+                    next += 1
                 }
             }
         }
 
-        /// Whether any byte of `word` is a quote, a backslash or below 0x20.
+        /// A high bit set in each byte of `word` that is a quote, a backslash or below 0x20; the
+        /// lowest one marks the first such byte exactly (higher ones may be false alarms).
         @inline(__always)
-        static func needsAttention(_ word: UInt64) -> Bool {
+        static func attentionMask(_ word: UInt64) -> UInt64 {
             let ones: UInt64 = 0x0101_0101_0101_0101
             let highs: UInt64 = 0x8080_8080_8080_8080
-            func hasZero(_ value: UInt64) -> Bool { (value &- ones) & ~value & highs != 0 }
-            let control = (word &- ones &* 0x20) & ~word & highs != 0
-            return control || hasZero(word ^ (ones &* 0x22)) || hasZero(word ^ (ones &* 0x5C))
+            func zeroBytes(_ value: UInt64) -> UInt64 { (value &- ones) & ~value & highs }
+            let control = (word &- ones &* 0x20) & ~word & highs
+            return control | zeroBytes(word ^ (ones &* 0x22)) | zeroBytes(word ^ (ones &* 0x5C))
         }
 
         mutating func skipValue(depth: Int) -> Bool {

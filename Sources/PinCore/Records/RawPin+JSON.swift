@@ -2,7 +2,12 @@ extension RawPin {
     /// The record as compact UTF-8 JSON: every field of SPEC 1.1 in the sample's order,
     /// `null` for absent optional fields. This is the value published to Kafka.
     public func jsonBytes() -> [UInt8] {
-        var writer = JSONObjectWriter(capacity: 512)
+        // Room for the text and the member names up front, so the buffer is allocated once.
+        func length(_ value: String?) -> Int { value?.utf8.count ?? 0 }
+        var text = uniqueID.utf8.count + category.utf8.count + length(title) + length(description)
+        text += length(posterName) + length(tagList) + length(isImageOrVideo) + length(imageSrc) + length(saveLocation)
+        if case .text(let followers) = followerCount { text += followers.utf8.count }
+        var writer = JSONObjectWriter(capacity: text + 256)
         writer.field("index", integer: index)
         writer.field("unique_id", string: uniqueID)
         writer.field("title", string: title)
