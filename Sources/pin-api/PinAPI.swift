@@ -58,6 +58,9 @@ struct PinAPI: AsyncParsableCommand {
         var configuration = KafkaProducerConfiguration(bootstrapServers: kafka.resolvedBrokers)
         // librdkafka fails a message it could not deliver in time, so a 503 means "not stored by us".
         configuration.messageTimeoutMilliseconds = Int(produceTimeout * 1000)
+        // Every request waits for its acknowledgement, so waiting to fill a batch only adds to each
+        // answer's latency; batches still form while earlier requests are in flight. -X linger.ms wins.
+        configuration.lingerMilliseconds = 0
         for (key, value) in try kafka.parsedProperties() { configuration.properties[key] = value }
         let producer: KafkaProducer
         do {

@@ -99,7 +99,8 @@ struct PinProduce: ParsableCommand {
             }
             defer { if fd != 0 { close(fd) } }
             publisher.beginInput(input)
-            var reader = LineReader(source: InterruptibleSource(fileDescriptor: fd, name: input), bufferSize: 4 << 20)
+            // 256 KB: the lines stay in cache from the read to librdkafka's copy.
+            var reader = LineReader(source: InterruptibleSource(fileDescriptor: fd, name: input), bufferSize: 256 << 10)
             do {
                 try reader.forEachLine { number, line in
                     let message: LinePublisher.Message = raw ? LinePublisher.rawMessage(line) : Self.validated(line)
