@@ -173,9 +173,15 @@ final class ArchiveWriter: @unchecked Sendable {
         name.format = compression
         let key = name.key(prefix: prefix)
         let store = self.store
-        let invalidValues = run.countInvalidValues()
+        // The JSON check only feeds the summary: it runs while the object is written and synced.
+        let counted = InvalidValueCount()
+        let counting = DispatchGroup()
+        DispatchQueue.global().async(group: counting) { counted.set(run.countInvalidValues()) }
+        defer { counting.wait() }
         let bytes = compression == .none ? run.bytes : try Compressor.compress(run.bytes, format: compression)
         try BlockingBridge.wait { try await store.put(key, bytes: bytes) }
+        counting.wait()
+        let invalidValues = counted.value
         locked {
             $0.objects += 1
             $0.bytes += bytes.count
@@ -201,6 +207,15 @@ final class ArchiveWriter: @unchecked Sendable {
             )
         }
     }
+}
+
+/// The result of a run's JSON check, handed from the thread that counted it.
+private final class InvalidValueCount: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    var value: Int { lock.withLock { count } }
+    func set(_ value: Int) { lock.withLock { count = value } }
 }
 
 #if canImport(Glibc)
