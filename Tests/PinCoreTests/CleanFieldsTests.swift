@@ -68,21 +68,8 @@ import Testing
     }
 
     @Test func randomCorruptionsOfRealRows() throws {
-        let lines = try FastParseTests.realLines("pins")
-        var random = SeededRandom(seed: 7)
         let alphabet = Array(#"{}[]":,\ntrue0-1.eEkMB "#.utf8) + [0x00, 0x80, 0xC3, 0xA9, 0xCC, 0x81, 0x5C, 0x09]
-        for _ in 0..<20_000 {
-            var line = lines[Int(random.next() % UInt64(lines.count))]
-            for _ in 0...(random.next() % 3) where !line.isEmpty {
-                let position = Int(random.next() % UInt64(line.count))
-                switch random.next() % 3 {
-                case 0: line[position] = alphabet[Int(random.next() % UInt64(alphabet.count))]
-                case 1: line.remove(at: position)
-                default: line.insert(alphabet[Int(random.next() % UInt64(alphabet.count))], at: position)
-                }
-            }
-            Self.expectSameCleaning(line)
-        }
+        try FastParseTests.forEachCorruptedRealLine(seed: 7, alphabet: alphabet) { Self.expectSameCleaning($0) }
     }
 
     @Test func packedRowsReadBack() {
