@@ -177,7 +177,6 @@ final class ArchiveWriter: @unchecked Sendable {
         let counted = InvalidValueCount()
         let counting = DispatchGroup()
         DispatchQueue.global().async(group: counting) { counted.set(run.countInvalidValues()) }
-        defer { counting.wait() }
         let bytes = compression == .none ? run.bytes : try Compressor.compress(run.bytes, format: compression)
         try BlockingBridge.wait { try await store.put(key, bytes: bytes) }
         counting.wait()
