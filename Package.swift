@@ -31,6 +31,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CSnappy", providers: [.apt(["libsnappy-dev"])]),
+        // The Swift concurrency runtime's global-executor hook, for pin-api.
+        .systemLibrary(name: "CSwiftConcurrencyHook"),
 
         // The core: records, cleaning rules, NDJSON, shared command-line conventions.
         .target(
@@ -54,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "pin-api",
             dependencies: [
-                "PinCore", "PinKafka",
+                "PinCore", "PinKafka", "CSwiftConcurrencyHook",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

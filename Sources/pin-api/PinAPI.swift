@@ -1,12 +1,9 @@
 import ArgumentParser
 import Hummingbird
 import Logging
-import NIOCore
-import NIOPosix
 import PinCore
 import PinKafka
 
-@main
 struct PinAPI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pin-api",
@@ -51,10 +48,10 @@ struct PinAPI: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // Tasks run on the server's event loops rather than on a pool of their own: a request no
-        // longer hops between threads on its way in and out (nothing here blocks a task).
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         let logger = log.makeLogger(tool: "pin-api")
+        if !EventLoopConcurrency.installed {
+            logger.warning("Swift concurrency is not on the event loops: requests hop between threads")
+        }
         var configuration = KafkaProducerConfiguration(bootstrapServers: kafka.resolvedBrokers)
         // librdkafka fails a message it could not deliver in time, so a 503 means "not stored by us".
         configuration.messageTimeoutMilliseconds = Int(produceTimeout * 1000)
