@@ -44,7 +44,7 @@ extension RawPin {
             index: pin.index, uniqueID: uniqueID, category: category, title: tokens.title,
             description: tokens.description, posterName: tokens.posterName, followerCount: followerCount,
             tagList: tokens.tagList, isImageOrVideo: tokens.isImageOrVideo, imageSrc: tokens.imageSrc,
-            downloaded: pin.downloaded?.value, saveLocation: tokens.saveLocation)
+            downloaded: pin.downloaded, saveLocation: tokens.saveLocation)
     }
 
     /// A valid record's fields as places in its JSON text: what `RawPin` holds, minus the strings.
@@ -71,7 +71,8 @@ extension RawPin {
         public var tagList: Text?
         public var isImageOrVideo: Text?
         public var imageSrc: Text?
-        public var downloaded: Bool?
+        /// As sent: 0/1 or a boolean (`value` is the flag).
+        public var downloaded: RawPin.Downloaded?
         public var saveLocation: Text?
     }
 }
