@@ -48,6 +48,11 @@ struct PinProduce: ParsableCommand {
         let logger = log.makeLogger(tool: "pin-produce")
         var configuration = KafkaProducerConfiguration(bootstrapServers: kafka.resolvedBrokers)
         configuration.messageTimeoutMilliseconds = Int(timeout * 1000)
+        // Full batches rather than quick ones: the idempotent producer keeps one request in flight,
+        // and while it waits, messages past a short linger keep its thread polling and then leave
+        // in more, smaller requests. Files are read as fast as they come and the end is flushed at
+        // once, so only lines from a slow stdin wait up to this long. -X linger.ms wins.
+        configuration.lingerMilliseconds = 100
         configuration.logHandler = { level, facility, message in
             logger.log(LogLevel(level), "kafka \(facility): \(message)")
         }
