@@ -14,6 +14,9 @@ public final class LinePublisher: @unchecked Sendable {
         case lineKeyedBySlice(keyRange: Range<Int>)
         /// Other bytes (e.g. the validated record re-encoded).
         case bytes(key: [UInt8]?, value: [UInt8])
+        /// Other bytes that only need to live through the call (librdkafka copies them), e.g. from
+        /// a buffer reused for every line.
+        case borrowed(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer)
         /// Not sent: the reason goes to the caller's reject handling.
         case rejected(reason: String)
     }
@@ -114,6 +117,8 @@ public final class LinePublisher: @unchecked Sendable {
                 try producer.produce(topicHandle, key: key, value: UnsafeRawBufferPointer(line), tag: tag)
             case .bytes(let key, let value):
                 try value.withTypedBytes { (value) throws(KafkaError) in try produce(key: key, value: value, tag: tag) }
+            case .borrowed(let key, let value):
+                try producer.produce(topicHandle, key: key, value: value, tag: tag)
             }
         } catch  where error.code == .messageSizeTooLarge {
             rejected += 1

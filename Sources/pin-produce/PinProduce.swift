@@ -48,6 +48,11 @@ struct PinProduce: ParsableCommand {
         let logger = log.makeLogger(tool: "pin-produce")
         var configuration = KafkaProducerConfiguration(bootstrapServers: kafka.resolvedBrokers)
         configuration.messageTimeoutMilliseconds = Int(timeout * 1000)
+        // Full batches rather than quick ones: the idempotent producer keeps one request in flight,
+        // and while it waits, messages past a short linger keep its thread polling and then leave
+        // in more, smaller requests. Files are read as fast as they come and the end is flushed at
+        // once, so only lines from a slow stdin wait up to this long. -X linger.ms wins.
+        configuration.lingerMilliseconds = 100
         configuration.logHandler = { level, facility, message in
             logger.log(LogLevel(level), "kafka \(facility): \(message)")
         }
@@ -91,6 +96,9 @@ struct PinProduce: ParsableCommand {
         let started = ContinuousClock.now
         var inputError: (any Error)?
         let inputs = files.isEmpty ? ["-"] : files
+        // Read once: the flag's property wrapper is not free on every line.
+        let raw = self.raw
+        var encoder = RawPinEncoder()
         reading: for input in inputs {
             let fd = input == "-" ? 0 : open(input, O_RDONLY)
             if fd < 0 {
@@ -103,8 +111,11 @@ struct PinProduce: ParsableCommand {
             var reader = LineReader(source: InterruptibleSource(fileDescriptor: fd, name: input), bufferSize: 256 << 10)
             do {
                 try reader.forEachLine { number, line in
-                    let message: LinePublisher.Message = raw ? LinePublisher.rawMessage(line) : Self.validated(line)
-                    if let reason = try publisher.publish(line, number: number, as: message) {
+                    let reason =
+                        raw
+                        ? try publisher.publish(line, number: number, as: LinePublisher.rawMessage(line))
+                        : try Self.publishValidated(line, number: number, encoder: &encoder, to: publisher)
+                    if let reason {
                         StandardStream.writeError("\(input):\(number): \(reason)\n")
                         try rejects?.append(line)
                     }
@@ -159,12 +170,23 @@ struct PinProduce: ParsableCommand {
         if totals.rejected > 0 { throw ExitStatus.dataError }
     }
 
-    static func validated(_ line: UnsafeBufferPointer<UInt8>) -> LinePublisher.Message {
+    /// Validates one line and publishes it as compact JSON keyed by `unique_id` (the bytes of
+    /// `RawPin(parsing:).jsonBytes()`, written into the encoder's buffer); the reason if rejected.
+    static func publishValidated(
+        _ line: UnsafeBufferPointer<UInt8>, number: Int, encoder: inout RawPinEncoder, to publisher: LinePublisher
+    ) throws -> String? {
+        let record: RawPinEncoder.Encoded
         do {
-            let pin = try RawPin(parsing: line)
-            return .bytes(key: Array(pin.uniqueID.utf8), value: pin.jsonBytes())
+            record = try encoder.encode(line)
         } catch {
-            return .rejected(reason: error.description)
+            return try publisher.publish(line, number: number, as: .rejected(reason: error.description))
+        }
+        return try encoder.buffer.withUnsafeBytes { bytes in
+            try publisher.publish(
+                line, number: number,
+                as: .borrowed(
+                    key: UnsafeRawBufferPointer(rebasing: bytes[record.key]),
+                    value: UnsafeRawBufferPointer(rebasing: bytes[record.value])))
         }
     }
 }

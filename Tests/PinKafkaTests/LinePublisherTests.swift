@@ -24,15 +24,25 @@ import Testing
             #expect(try publish(publisher, line, number: number + 1) == nil)
         }
         #expect(try publish(publisher, "{}", number: 9, as: .bytes(key: bytes("k"), value: bytes("re-encoded"))) == nil)
+        // Borrowed bytes need only outlive the call: librdkafka copies them.
+        var reused = bytes("k2borrowed")
+        let reason = try reused.withUnsafeBytes { (buffer) throws -> String? in
+            let message = LinePublisher.Message.borrowed(
+                key: UnsafeRawBufferPointer(rebasing: buffer[0..<2]),
+                value: UnsafeRawBufferPointer(rebasing: buffer[2...]))
+            return try publish(publisher, "{}", number: 10, as: message)
+        }
+        #expect(reason == nil)
+        for index in reused.indices { reused[index] = 0 }
         try publisher.producer.flush(timeout: .seconds(10))
-        #expect(publisher.totals == .init(read: 5, rejected: 0, enqueued: 5, delivered: 5, failed: 0))
+        #expect(publisher.totals == .init(read: 6, rejected: 0, enqueued: 6, delivered: 6, failed: 0))
 
         let consumer = try KafkaConsumer(
             configuration: .init(bootstrapServers: cluster.bootstrapServers, groupID: uniqueName("g")))
         try consumer.subscribe(topics: [topic])
-        let messages = try consume(consumer, count: 5)
-        #expect(messages.map { text($0.value) } == lines + ["re-encoded"])
-        #expect(messages.map { $0.key.map(text) } == ["u-1", nil, nil, nil, "k"])
+        let messages = try consume(consumer, count: 6)
+        #expect(messages.map { text($0.value) } == lines + ["re-encoded", "borrowed"])
+        #expect(messages.map { $0.key.map(text) } == ["u-1", nil, nil, nil, "k", "k2"])
         try consumer.close()
     }
 

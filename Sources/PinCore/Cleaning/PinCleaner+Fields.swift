@@ -23,7 +23,7 @@ extension PinCleaner {
         Self.nulling(fields.imageSrc, text, Self.imageSrcPlaceholderBytes, &counts.imageSrc, &rows, &scratch)
         Self.saveLocation(fields.saveLocation, text, &counts, &rows, &scratch)
         Self.plain(fields.category, text, &rows, &scratch)
-        rows.appendBool(fields.downloaded)
+        rows.appendBool(fields.downloaded?.value)
         rows.endRow()
         self.counts = counts
     }

@@ -132,11 +132,17 @@ struct JSONScanner {
         let count = bytes.count
         let base = bytes.baseAddress!
         while true {
-            // Eight plain ASCII bytes at a time: no quote, backslash, control character or high bit.
+            // Eight plain ASCII bytes at a time (no quote, backslash, control character or high
+            // bit), then straight to the first byte that is not one.
             while position + 8 <= count {
-                let word = UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self)
-                if Self.needsAttention(word) { break }
-                position += 8
+                let word = UInt64(littleEndian: UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self))
+                let mask = Self.attentionMask(word)
+                if mask == 0 {
+                    position += 8
+                    continue
+                }
+                position += mask.trailingZeroBitCount >> 3
+                break
             }
             guard position < count else { return nil }
             let byte = base[position]
@@ -158,14 +164,16 @@ struct JSONScanner {
         }
     }
 
-    /// Whether any byte of `word` is a quote, a backslash, below 0x20 or at least 0x80.
+    /// A high bit set in each byte of `word` that is a quote, a backslash, below 0x20 or at least
+    /// 0x80; the lowest one marks the first such byte exactly (a borrow only makes false alarms
+    /// above a true one).
     @inline(__always)
-    private static func needsAttention(_ word: UInt64) -> Bool {
+    private static func attentionMask(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
-        func hasZero(_ value: UInt64) -> Bool { (value &- ones) & ~value & highs != 0 }
-        let controlOrHigh = ((word &- ones &* 0x20) | word) & highs != 0
-        return controlOrHigh || hasZero(word ^ (ones &* 0x22)) || hasZero(word ^ (ones &* 0x5C))
+        func zeroBytes(_ value: UInt64) -> UInt64 { (value &- ones) & ~value & highs }
+        let controlOrHigh = ((word &- ones &* 0x20) | word) & highs
+        return controlOrHigh | zeroBytes(word ^ (ones &* 0x22)) | zeroBytes(word ^ (ones &* 0x5C))
     }
 
     private mutating func skipEscape() -> Bool {

@@ -12,38 +12,41 @@ public enum JSONText {
 
     /// Appends `value` as a JSON string literal. Non-ASCII text stays as UTF-8.
     public static func appendQuoted(_ value: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
         var value = value
-        value.withUTF8 { bytes in
-            // Copy runs of bytes that need no escape in one go; escape the rest one by one.
-            guard let base = bytes.baseAddress else { return }
-            let count = bytes.count
-            var runStart = 0
-            var index = 0
-            while index < count {
-                // Eight bytes at a time, straight to the first one that needs an escape.
-                if index + 8 <= count {
-                    let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
-                    let mask = escapeMask(word)
-                    if mask == 0 {
-                        index += 8
-                        continue
-                    }
-                    index += mask.trailingZeroBitCount >> 3
-                }
-                let byte = base[index]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else {
-                    index += 1
+        value.withUTF8 { appendQuoted($0, to: &out) }
+    }
+
+    /// Appends the UTF-8 text `bytes` as a JSON string literal, as `appendQuoted(_:to:)` does a `String`.
+    public static func appendQuoted(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        defer { out.append(UInt8(ascii: "\"")) }
+        // Copy runs of bytes that need no escape in one go; escape the rest one by one.
+        guard let base = bytes.baseAddress else { return }
+        let count = bytes.count
+        var runStart = 0
+        var index = 0
+        while index < count {
+            // Eight bytes at a time, straight to the first one that needs an escape.
+            if index + 8 <= count {
+                let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                let mask = escapeMask(word)
+                if mask == 0 {
+                    index += 8
                     continue
                 }
-                if runStart < index { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
-                appendEscape(byte, to: &out)
-                index += 1
-                runStart = index
+                index += mask.trailingZeroBitCount >> 3
             }
-            if runStart < count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...])) }
+            let byte = base[index]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else {
+                index += 1
+                continue
+            }
+            if runStart < index { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
+            appendEscape(byte, to: &out)
+            index += 1
+            runStart = index
         }
-        out.append(UInt8(ascii: "\""))
+        if runStart < count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...])) }
     }
 
     /// A high bit set in each byte of `word` that is a quote, a backslash or below 0x20; the

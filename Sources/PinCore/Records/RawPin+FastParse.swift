@@ -12,7 +12,8 @@ extension RawPin {
     static func parseFast(_ bytes: UnsafeBufferPointer<UInt8>) -> RawPin? {
         guard bytes.baseAddress != nil else { return nil }
         var reader = FastRecordReader(scanner: JSONScanner(bytes), materialize: true)
-        return reader.read()
+        guard reader.read() else { return nil }
+        return reader.pin
     }
 
     /// When `bytes` are a valid record, the bytes of its `unique_id`, found without building the
@@ -21,7 +22,7 @@ extension RawPin {
     public static func validatedUniqueID(in bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
         guard bytes.baseAddress != nil else { return nil }
         var reader = FastRecordReader(scanner: JSONScanner(bytes), materialize: false)
-        guard reader.read() != nil, let range = reader.uniqueIDRange else { return nil }
+        guard reader.read(), let range = reader.uniqueIDRange else { return nil }
         return UnsafeBufferPointer(rebasing: bytes[range])
     }
 
@@ -31,20 +32,21 @@ extension RawPin {
     public static func fields(in bytes: UnsafeBufferPointer<UInt8>) -> Fields? {
         guard bytes.baseAddress != nil else { return nil }
         var reader = FastRecordReader(scanner: JSONScanner(bytes), materialize: false)
-        guard let pin = reader.read(), let uniqueID = reader.uniqueIDRange, let category = reader.tokens.category
+        guard reader.read(), let index = reader.index, let uniqueID = reader.uniqueIDRange,
+            let category = reader.tokens.category
         else { return nil }
         let tokens = reader.tokens
         let followerCount: Fields.FollowerCount? =
-            switch pin.followerCount {
+            switch reader.followerCount {
             case nil: nil
             case .number(let number): .number(number)
             case .text: tokens.followerCount.map { .text($0) }
             }
         return Fields(
-            index: pin.index, uniqueID: uniqueID, category: category, title: tokens.title,
+            index: index, uniqueID: uniqueID, category: category, title: tokens.title,
             description: tokens.description, posterName: tokens.posterName, followerCount: followerCount,
             tagList: tokens.tagList, isImageOrVideo: tokens.isImageOrVideo, imageSrc: tokens.imageSrc,
-            downloaded: pin.downloaded?.value, saveLocation: tokens.saveLocation)
+            downloaded: reader.downloaded, saveLocation: tokens.saveLocation)
     }
 
     /// A valid record's fields as places in its JSON text: what `RawPin` holds, minus the strings.
@@ -71,7 +73,8 @@ extension RawPin {
         public var tagList: Text?
         public var isImageOrVideo: Text?
         public var imageSrc: Text?
-        public var downloaded: Bool?
+        /// As sent: 0/1 or a boolean (`value` is the flag).
+        public var downloaded: RawPin.Downloaded?
         public var saveLocation: Text?
     }
 }
@@ -91,7 +94,8 @@ private struct FieldTokens {
 
 private struct FastRecordReader {
     var scanner: JSONScanner
-    /// False to check the record without building its strings (they are left empty).
+    /// False to check the record without building its strings (they are left nil; `tokens` says
+    /// where they are).
     let materialize: Bool
     var scratch: [UInt8] = []
     var uniqueIDRange: Range<Int>?
@@ -112,23 +116,29 @@ private struct FastRecordReader {
 
     private var bytes: UnsafeBufferPointer<UInt8> { scanner.bytes }
 
-    mutating func read() -> RawPin? {
-        guard scanner.consume(UInt8(ascii: "{")) else { return nil }
+    /// Reads the record; false to give up. Every field it keeps passed its checks.
+    mutating func read() -> Bool {
+        guard scanner.consume(UInt8(ascii: "{")) else { return false }
         if !scanner.consume(UInt8(ascii: "}")) {
             while true {
                 scanner.skipWhitespace()
                 guard scanner.current == UInt8(ascii: "\""), let key = scanner.scanString(), !key.hasEscapes,
                     scanner.consume(UInt8(ascii: ":"))
-                else { return nil }
+                else { return false }
                 scanner.skipWhitespace()
-                guard readMember(key.range) else { return nil }
+                guard readMember(key.range) else { return false }
                 if scanner.consume(UInt8(ascii: ",")) { continue }
-                guard scanner.consume(UInt8(ascii: "}")) else { return nil }
+                guard scanner.consume(UInt8(ascii: "}")) else { return false }
                 break
             }
         }
         scanner.skipWhitespace()
-        guard scanner.atEnd, let index, let uniqueID, let category else { return nil }
+        return scanner.atEnd && index != nil && uniqueIDRange != nil && tokens.category != nil
+    }
+
+    /// The record `read()` accepted, strings and all (when `materialize`).
+    var pin: RawPin? {
+        guard let index, let uniqueID, let category else { return nil }
         return RawPin(
             index: index, uniqueID: uniqueID, category: category, title: title, description: description,
             posterName: posterName, followerCount: followerCount, tagList: tagList, isImageOrVideo: isImageOrVideo,
@@ -184,9 +194,9 @@ private struct FastRecordReader {
         return scanner.scanString()
     }
 
-    /// The text of a scanned string.
-    private mutating func string(_ token: JSONScanner.StringToken) -> String {
-        guard materialize else { return "" }
+    /// The text of a scanned string; nil when not materializing.
+    private mutating func string(_ token: JSONScanner.StringToken) -> String? {
+        guard materialize else { return nil }
         let raw = UnsafeBufferPointer(rebasing: bytes[token.range])
         guard token.hasEscapes else { return String(decoding: raw, as: UTF8.self) }
         scratch.removeAll(keepingCapacity: true)
@@ -226,7 +236,7 @@ private struct FastRecordReader {
             followerCount = nil
         case UInt8(ascii: "\""):
             guard let token = scanner.scanString() else { return false }
-            followerCount = .text(string(token))
+            followerCount = .text(string(token) ?? "")
             tokens.followerCount = text(token)
         default:
             guard let token = scanner.scanNumber(), token.isInteger else { return false }
