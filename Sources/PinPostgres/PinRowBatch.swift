@@ -30,6 +30,17 @@ public struct PinRowBatch: Sendable {
 
     public init() {}
 
+    /// Room for `bytes` of COPY text and `rows` rows, so that a batch like the last one does not grow its
+    /// buffers step by step.
+    public init(reservingBytes bytes: Int, rows: Int) {
+        self.bytes.reserveCapacity(bytes)
+        ends.reserveCapacity(rows)
+        uniqueIDs.reserveCapacity(rows)
+        partitions.reserveCapacity(rows)
+        states.reserveCapacity(rows)
+        latestIndex.reserveCapacity(rows)
+    }
+
     public init(_ rows: [PinRow]) {
         for row in rows { append(row) }
     }

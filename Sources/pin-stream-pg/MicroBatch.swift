@@ -15,6 +15,12 @@ struct MicroBatch {
 
     init(topic: String) { self.topic = topic }
 
+    /// A batch with room for as much as `previous` held.
+    init(topic: String, sizedLike previous: MicroBatch) {
+        self.topic = topic
+        rows = PinRowBatch(reservingBytes: previous.rows.encodedSize, rows: previous.rows.added)
+    }
+
     var count: Int { rows.added + rejects.count }
     var isEmpty: Bool { count == 0 }
 
