@@ -12,6 +12,8 @@ struct MicroBatch {
     private(set) var nextOffsets: [Int32: Int64] = [:]
     /// When the first record was taken; the batch is committed `--max-wait` later at the latest.
     private(set) var startedAt: ContinuousClock.Instant?
+    /// Scratch: the cleaned row of a well-formed, valid record (what `RawPin.fields(in:)` accepts).
+    private var clean = CleanRows()
 
     init(topic: String) { self.topic = topic }
 
@@ -40,9 +42,6 @@ struct MicroBatch {
             )
         }
     }
-
-    /// The cleaned row of a well-formed, valid record (what `RawPin.fields(in:)` accepts), one at a time.
-    private var clean = CleanRows()
 
     /// Cleans a valid record with `PinCleaner.clean(_:of:into:)`, the same rules as for a `RawPin`, and
     /// encodes the clean values as COPY text. False when the record needs the full parser.
