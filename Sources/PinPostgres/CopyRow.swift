@@ -3,6 +3,8 @@ public struct CopyRow {
     let columns: [String]
     var bytes: [UInt8]
     private var count = 0
+    /// Items of the array being written (`beginArray()`).
+    private var arrayItems = 0
 
     init(columns: [String], bytes: [UInt8]) {
         self.columns = columns
@@ -46,6 +48,33 @@ public struct CopyRow {
             if index > 0 { bytes.append(UInt8(ascii: ",")) }
             try appendArrayItem(item)
         }
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    /// A text value given as its UTF-8 bytes (valid UTF-8, as a `String`'s would be); nil is NULL.
+    public mutating func append(utf8 value: UnsafeRawBufferPointer?) throws(PostgresError) {
+        guard let value else { return appendNull() }
+        separate()
+        if !appendEscaped(value.assumingMemoryBound(to: UInt8.self), arrayElement: false) { throw nulError() }
+    }
+
+    /// Starts a `text[]` value; add its items with `appendArrayItem(utf8:)`, then call `endArray()`.
+    public mutating func beginArray() {
+        separate()
+        bytes.append(UInt8(ascii: "{"))
+        arrayItems = 0
+    }
+
+    /// One item of the array begun with `beginArray()`, as its UTF-8 bytes.
+    public mutating func appendArrayItem(utf8 item: UnsafeRawBufferPointer) throws(PostgresError) {
+        if arrayItems > 0 { bytes.append(UInt8(ascii: ",")) }
+        arrayItems += 1
+        bytes.append(UInt8(ascii: "\""))
+        if !appendEscaped(item.assumingMemoryBound(to: UInt8.self), arrayElement: true) { throw nulError() }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    public mutating func endArray() {
         bytes.append(UInt8(ascii: "}"))
     }
 

@@ -30,6 +30,17 @@ public struct PinRowBatch: Sendable {
 
     public init() {}
 
+    /// Room for `bytes` of COPY text and `rows` rows, so that a batch like the last one does not grow its
+    /// buffers step by step.
+    public init(reservingBytes bytes: Int, rows: Int) {
+        self.bytes.reserveCapacity(bytes)
+        ends.reserveCapacity(rows)
+        uniqueIDs.reserveCapacity(rows)
+        partitions.reserveCapacity(rows)
+        states.reserveCapacity(rows)
+        latestIndex.reserveCapacity(rows)
+    }
+
     public init(_ rows: [PinRow]) {
         for row in rows { append(row) }
     }
@@ -47,28 +58,37 @@ public struct PinRowBatch: Sendable {
 
     /// Encodes `row`; it replaces an earlier row with the same `unique_id`.
     public mutating func append(_ row: PinRow) {
+        append(uniqueID: row.uniqueID, partition: row.kafkaPartition, offset: row.kafkaOffset, rawValue: row.rawValue) {
+            (line: inout CopyRow) throws(PostgresError) in try row.write(to: &line)
+        }
+    }
+
+    /// Encodes a row whose values `encode` appends, in `PinRow.columns` order; it replaces an earlier row with
+    /// the same `unique_id`. If a value cannot be stored, the row is kept in `unstorable` with `rawValue`.
+    public mutating func append(
+        uniqueID: String, partition: Int32, offset: Int64, rawValue: @autoclosure () -> [UInt8],
+        encode: (inout CopyRow) throws(PostgresError) -> Void
+    ) {
         var line = CopyRow(columns: PinRow.columns, bytes: [])
         swap(&line.bytes, &bytes)
         let start = line.bytes.count
         do {
-            try row.write(to: &line)
+            try encode(&line)
             try line.finish()
         } catch {
             line.bytes.removeSubrange(start...)
             swap(&line.bytes, &bytes)
             unstorable.append(
-                PinReject(
-                    partition: row.kafkaPartition, offset: row.kafkaOffset, rawValue: row.rawValue,
-                    reason: error.description))
+                PinReject(partition: partition, offset: offset, rawValue: rawValue(), reason: error.description))
             return
         }
         swap(&line.bytes, &bytes)
         let index = ends.count
         ends.append(bytes.count)
-        uniqueIDs.append(row.uniqueID)
-        partitions.append(row.kafkaPartition)
+        uniqueIDs.append(uniqueID)
+        partitions.append(partition)
         states.append(.latest)
-        if let earlier = latestIndex.updateValue(index, forKey: row.uniqueID) {
+        if let earlier = latestIndex.updateValue(index, forKey: uniqueID) {
             states[earlier] = .replaced
             duplicates += 1
         }

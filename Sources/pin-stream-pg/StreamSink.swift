@@ -167,7 +167,7 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
         guard !batch.isEmpty else { return }
         let request = batch.sinkBatch(expected: storedPositions)
         inFlight = InFlight(request: request, taken: batch.count, started: .now)
-        batch = MicroBatch(topic: settings.topic)
+        batch = MicroBatch(topic: settings.topic, sizedLike: batch)
         committer.async { [self] in
             outcome = Result {
                 try settings.retry.run(

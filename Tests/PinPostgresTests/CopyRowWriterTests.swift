@@ -82,6 +82,46 @@ extension PinPostgresTests {
             #expect(try textNull[0].int64("c") == Int64(expected.filter { $0.tags == ["NULL"] }.count))
         }
 
+        /// Values given as UTF-8 bytes (pin-stream-pg's path for clean records) encode exactly like Strings.
+        @Test func byteValuesEncodeLikeStrings() throws {
+            // The row's bytes, or why it was refused.
+            func encoded(_ body: (inout CopyRow) throws -> Void) -> Result<[UInt8], PostgresError> {
+                var row = CopyRow(columns: ["t", "tags"], bytes: [])
+                do {
+                    try body(&row)
+                    try row.finish()
+                    return .success(row.bytes)
+                } catch {
+                    return .failure(error as! PostgresError)
+                }
+            }
+            let strings = Self.nastyStrings.map { Optional($0) } + [nil, "nul\u{0}inside"]
+            let arrays = Self.nastyArrays + [["a", "b\u{0}"]]
+            for (index, text) in strings.enumerated() {
+                let tags = arrays[index % arrays.count]
+                let fromStrings = encoded { row in
+                    try row.append(text)
+                    try row.append(tags)
+                }
+                let fromBytes = encoded { row in
+                    if let text {
+                        try Array(text.utf8).withUnsafeBytes { try row.append(utf8: $0) }
+                    } else {
+                        try row.append(utf8: nil)
+                    }
+                    guard let tags else { return row.appendNull() }
+                    row.beginArray()
+                    for tag in tags { try Array(tag.utf8).withUnsafeBytes { try row.appendArrayItem(utf8: $0) } }
+                    row.endArray()
+                }
+                switch (fromStrings, fromBytes) {
+                case (.success(let a), .success(let b)): #expect(a == b, "row \(index)")
+                case (.failure(let a), .failure(let b)): #expect(a.description == b.description, "row \(index)")
+                default: Issue.record("row \(index): \(fromStrings) vs \(fromBytes)")
+                }
+            }
+        }
+
         @Test func nulBytesAreRejectedPerRowNamingTheColumn() throws {
             let db = try TestDatabase.connect()
             let table = try makeTable(db)

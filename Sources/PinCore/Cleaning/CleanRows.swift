@@ -19,6 +19,12 @@ public struct CleanRows: Sendable {
         bytes.reserveCapacity(capacity)
     }
 
+    /// Forgets every row, keeping the buffers for the next ones.
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+    }
+
     /// Appends a row cleaned the usual way.
     public mutating func append(_ pin: CleanPin) {
         appendInteger(pin.ind)
