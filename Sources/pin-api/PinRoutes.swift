@@ -39,12 +39,13 @@ struct PinRoutes: Sendable {
     /// One pin: 200 with the stored record only after Kafka acknowledged it.
     private func postPin(_ request: Request) async throws -> Response {
         let body = try await request.body.collect(upTo: maxBody)
-        let pin: RawPin
+        // Validated and encoded straight from the body's bytes: the same bytes go to Kafka and back.
+        var encoder = RawPinEncoder()
+        let record: RawPinEncoder.Encoded
         do {
-            pin = try body.withUnsafeReadableBytes { bytes throws(RecordError) in
-                try RawPin(
-                    parsing: UnsafeBufferPointer(
-                        start: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: bytes.count))
+            record = try body.withUnsafeReadableBytes { bytes throws(RecordError) in
+                try encoder.encode(
+                    UnsafeBufferPointer(start: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: bytes.count))
             }
         } catch {
             metrics.countRecords("rejected")
@@ -53,10 +54,11 @@ struct PinRoutes: Sendable {
             case .invalid: return json(.unprocessableContent, ErrorBody.validation(error))
             }
         }
-        switch await publisher.publish(pin) {
+        let value = Array(encoder.buffer[record.value])
+        switch await publisher.publish(key: Array(encoder.buffer[record.key]), value: value) {
         case .success:
             metrics.countRecords("accepted")
-            return json(.ok, pin.jsonBytes())
+            return json(.ok, value)
         case .failure(let error):
             metrics.countRecords("failed")
             return json(
