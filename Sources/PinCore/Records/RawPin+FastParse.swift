@@ -21,7 +21,7 @@ extension RawPin {
     public static func validatedUniqueID(in bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
         guard bytes.baseAddress != nil else { return nil }
         var reader = FastRecordReader(scanner: JSONScanner(bytes), materialize: false)
-        guard reader.read() != nil, let range = reader.uniqueIDRange else { return nil }
+        guard reader.check(), let range = reader.uniqueIDRange else { return nil }
         return UnsafeBufferPointer(rebasing: bytes[range])
     }
 
@@ -31,20 +31,21 @@ extension RawPin {
     public static func fields(in bytes: UnsafeBufferPointer<UInt8>) -> Fields? {
         guard bytes.baseAddress != nil else { return nil }
         var reader = FastRecordReader(scanner: JSONScanner(bytes), materialize: false)
-        guard let pin = reader.read(), let uniqueID = reader.uniqueIDRange, let category = reader.tokens.category
+        guard reader.check(), let index = reader.index, let uniqueID = reader.uniqueIDRange,
+            let category = reader.tokens.category
         else { return nil }
         let tokens = reader.tokens
         let followerCount: Fields.FollowerCount? =
-            switch pin.followerCount {
+            switch reader.followerCount {
             case nil: nil
             case .number(let number): .number(number)
             case .text: tokens.followerCount.map { .text($0) }
             }
         return Fields(
-            index: pin.index, uniqueID: uniqueID, category: category, title: tokens.title,
+            index: index, uniqueID: uniqueID, category: category, title: tokens.title,
             description: tokens.description, posterName: tokens.posterName, followerCount: followerCount,
             tagList: tokens.tagList, isImageOrVideo: tokens.isImageOrVideo, imageSrc: tokens.imageSrc,
-            downloaded: pin.downloaded?.value, saveLocation: tokens.saveLocation)
+            downloaded: reader.downloaded?.value, saveLocation: tokens.saveLocation)
     }
 
     /// A valid record's fields as places in its JSON text: what `RawPin` holds, minus the strings.
@@ -91,7 +92,8 @@ private struct FieldTokens {
 
 private struct FastRecordReader {
     var scanner: JSONScanner
-    /// False to check the record without building its strings (they are left empty).
+    /// False to check the record without building its strings: `check()` rather than `read()`, and
+    /// the string fields stay nil (their places are in `tokens` and `uniqueIDRange`).
     let materialize: Bool
     var scratch: [UInt8] = []
     var uniqueIDRange: Range<Int>?
@@ -113,26 +115,37 @@ private struct FastRecordReader {
     private var bytes: UnsafeBufferPointer<UInt8> { scanner.bytes }
 
     mutating func read() -> RawPin? {
-        guard scanner.consume(UInt8(ascii: "{")) else { return nil }
+        guard readObject(), let index, let uniqueID, let category else { return nil }
+        return RawPin(
+            index: index, uniqueID: uniqueID, category: category, title: title, description: description,
+            posterName: posterName, followerCount: followerCount, tagList: tagList, isImageOrVideo: isImageOrVideo,
+            imageSrc: imageSrc, downloaded: downloaded, saveLocation: saveLocation)
+    }
+
+    /// Whether the bytes are a valid record, without building it (`materialize` false): the same
+    /// answer as `read() != nil`, with no string made or released.
+    mutating func check() -> Bool {
+        readObject() && index != nil && uniqueIDRange != nil && tokens.category != nil
+    }
+
+    /// Reads the object's members, up to the end of the bytes; false to give up.
+    private mutating func readObject() -> Bool {
+        guard scanner.consume(UInt8(ascii: "{")) else { return false }
         if !scanner.consume(UInt8(ascii: "}")) {
             while true {
                 scanner.skipWhitespace()
                 guard scanner.current == UInt8(ascii: "\""), let key = scanner.scanString(), !key.hasEscapes,
                     scanner.consume(UInt8(ascii: ":"))
-                else { return nil }
+                else { return false }
                 scanner.skipWhitespace()
-                guard readMember(key.range) else { return nil }
+                guard readMember(key.range) else { return false }
                 if scanner.consume(UInt8(ascii: ",")) { continue }
-                guard scanner.consume(UInt8(ascii: "}")) else { return nil }
+                guard scanner.consume(UInt8(ascii: "}")) else { return false }
                 break
             }
         }
         scanner.skipWhitespace()
-        guard scanner.atEnd, let index, let uniqueID, let category else { return nil }
-        return RawPin(
-            index: index, uniqueID: uniqueID, category: category, title: title, description: description,
-            posterName: posterName, followerCount: followerCount, tagList: tagList, isImageOrVideo: isImageOrVideo,
-            imageSrc: imageSrc, downloaded: downloaded, saveLocation: saveLocation)
+        return scanner.atEnd
     }
 
     /// Reads the value of the member whose key is at `key`; false to give up.
@@ -145,33 +158,40 @@ private struct FastRecordReader {
             guard let token = stringToken(), !token.hasEscapes,
                 FieldValidator.isUUID(UnsafeBufferPointer(rebasing: bytes[token.range]))
             else { return false }
-            uniqueID = string(token)
+            if materialize { uniqueID = string(token) }
             uniqueIDRange = token.range
         case .category:
             guard let token = stringToken(), !token.range.isEmpty else { return false }
-            category = string(token)
+            if materialize { category = string(token) }
             tokens.category = text(token)
         case .title:
             guard let value = optionalString() else { return false }
-            (title, tokens.title) = value
+            if materialize { title = value.0 }
+            tokens.title = value.1
         case .description:
             guard let value = optionalString() else { return false }
-            (description, tokens.description) = value
+            if materialize { description = value.0 }
+            tokens.description = value.1
         case .posterName:
             guard let value = optionalString() else { return false }
-            (posterName, tokens.posterName) = value
+            if materialize { posterName = value.0 }
+            tokens.posterName = value.1
         case .tagList:
             guard let value = optionalString() else { return false }
-            (tagList, tokens.tagList) = value
+            if materialize { tagList = value.0 }
+            tokens.tagList = value.1
         case .isImageOrVideo:
             guard let value = optionalString() else { return false }
-            (isImageOrVideo, tokens.isImageOrVideo) = value
+            if materialize { isImageOrVideo = value.0 }
+            tokens.isImageOrVideo = value.1
         case .imageSrc:
             guard let value = optionalString() else { return false }
-            (imageSrc, tokens.imageSrc) = value
+            if materialize { imageSrc = value.0 }
+            tokens.imageSrc = value.1
         case .saveLocation:
             guard let value = optionalString() else { return false }
-            (saveLocation, tokens.saveLocation) = value
+            if materialize { saveLocation = value.0 }
+            tokens.saveLocation = value.1
         case .followerCount: return readFollowerCount()
         case .downloaded: return readDownloaded()
         case nil: return scanner.skipValue()
@@ -201,7 +221,7 @@ private struct FastRecordReader {
             return (nil, nil)
         }
         guard let token = stringToken() else { return nil }
-        return (string(token), text(token))
+        return (materialize ? string(token) : nil, text(token))
     }
 
     private func text(_ token: JSONScanner.StringToken) -> RawPin.Fields.Text {
@@ -226,7 +246,7 @@ private struct FastRecordReader {
             followerCount = nil
         case UInt8(ascii: "\""):
             guard let token = scanner.scanString() else { return false }
-            followerCount = .text(string(token))
+            followerCount = .text(materialize ? string(token) : "")
             tokens.followerCount = text(token)
         default:
             guard let token = scanner.scanNumber(), token.isInteger else { return false }
