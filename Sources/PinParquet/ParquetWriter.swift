@@ -115,54 +115,70 @@ public final class ParquetWriter {
 
     public func append(_ value: Int64?, to column: Int) throws(ParquetError) {
         let column = try target(column, .int64, isNull: value == nil)
-        if let value { columns[column].buffer.append(value) } else { columns[column].buffer.appendNull() }
+        if let value {
+            columns[column].buffer.pointee.append(value)
+        } else {
+            columns[column].buffer.pointee.appendNull()
+        }
     }
 
     public func append(_ value: Bool?, to column: Int) throws(ParquetError) {
         let column = try target(column, .boolean, isNull: value == nil)
-        if let value { columns[column].buffer.append(value) } else { columns[column].buffer.appendNull() }
+        if let value {
+            columns[column].buffer.pointee.append(value)
+        } else {
+            columns[column].buffer.pointee.appendNull()
+        }
     }
 
     public func append(_ value: String?, to column: Int) throws(ParquetError) {
         let column = try target(column, .string, isNull: value == nil)
-        guard var value else { return columns[column].buffer.appendNull() }
-        value.withUTF8 { columns[column].buffer.append(string: UnsafeRawBufferPointer($0)) }
+        guard var value else { return columns[column].buffer.pointee.appendNull() }
+        value.withUTF8 { columns[column].buffer.pointee.append(string: UnsafeRawBufferPointer($0)) }
     }
 
     /// Appends a string given as UTF-8 bytes (not validated).
     public func append(utf8 bytes: UnsafeRawBufferPointer?, to column: Int) throws(ParquetError) {
         let column = try target(column, .string, isNull: bytes == nil)
-        if let bytes { columns[column].buffer.append(string: bytes) } else { columns[column].buffer.appendNull() }
+        if let bytes {
+            columns[column].buffer.pointee.append(string: bytes)
+        } else {
+            columns[column].buffer.pointee.appendNull()
+        }
     }
 
     /// Appends a list of strings; `[]` is an empty list, distinct from nil.
     public func append(_ value: [String]?, to column: Int) throws(ParquetError) {
         let column = try target(column, .stringList, isNull: value == nil)
-        if let value { columns[column].buffer.append(list: value) } else { columns[column].buffer.appendNull() }
+        if let value {
+            columns[column].buffer.pointee.append(list: value)
+        } else {
+            columns[column].buffer.pointee.appendNull()
+        }
     }
 
     /// Appends a non-empty or empty list of strings given as `count` items PLAIN-encoded in `plain`
     /// (each a 4-byte little-endian length, then its UTF-8 bytes, not validated); nil for a null list.
     public func append(list plain: UnsafeRawBufferPointer?, count: Int, to column: Int) throws(ParquetError) {
         let column = try target(column, .stringList, isNull: plain == nil)
-        guard let plain else { return columns[column].buffer.appendNull() }
-        guard columns[column].buffer.append(list: plain, count: count) else {
+        guard let plain else { return columns[column].buffer.pointee.appendNull() }
+        guard columns[column].buffer.pointee.append(list: plain, count: count) else {
             throw ParquetError("column \(schema.columns[column].name): a list's items do not match their count")
         }
     }
 
     public func appendNull(to column: Int) throws(ParquetError) {
         let column = try target(column, schema.columns[safe: column]?.kind ?? .int64, isNull: true)
-        columns[column].buffer.appendNull()
+        columns[column].buffer.pointee.appendNull()
     }
 
     /// Completes the row: every column must have received exactly one value since the last row.
     public func endRow() throws(ParquetError) {
         if let failed { throw failed }
         rowsInGroup += 1
-        for index in columns.indices where columns[index].buffer.rows != rowsInGroup {
+        for index in columns.indices where columns[index].buffer.pointee.rows != rowsInGroup {
             let error = ParquetError(
-                "row \(totalRows + rowsInGroup): column \(schema.columns[index].name) got \(columns[index].buffer.rows - rowsInGroup + 1) values, expected 1"
+                "row \(totalRows + rowsInGroup): column \(schema.columns[index].name) got \(columns[index].buffer.pointee.rows - rowsInGroup + 1) values, expected 1"
             )
             failed = error
             throw error
@@ -182,7 +198,9 @@ public final class ParquetWriter {
     ) throws {
         if let failed { throw failed }
         guard split > 0 && split < columns.count else { throw ParquetError("no columns to split at \(split)") }
-        let groups = [ColumnGroup(writer: self, columns: 0..<split), ColumnGroup(writer: self, columns: split..<columns.count)]
+        let groups = [
+            ColumnGroup(writer: self, columns: 0..<split), ColumnGroup(writer: self, columns: split..<columns.count),
+        ]
         var start = 0
         while start < count {
             let rows = start..<(start + min(count - start, options.rowGroupRows - rowsInGroup))
@@ -194,9 +212,9 @@ public final class ParquetWriter {
                 DispatchQueue.concurrentPerform(iterations: 2) { work.value($0) }
             }
             if let error = errors.first { throw error }
-            for index in columns.indices where columns[index].buffer.rows != rowsInGroup + rows.count {
+            for index in columns.indices where columns[index].buffer.pointee.rows != rowsInGroup + rows.count {
                 let error = ParquetError(
-                    "rows \(totalRows + rowsInGroup + 1)...\(totalRows + rowsInGroup + rows.count): column \(schema.columns[index].name) got \(columns[index].buffer.rows - rowsInGroup) values, expected \(rows.count)"
+                    "rows \(totalRows + rowsInGroup + 1)...\(totalRows + rowsInGroup + rows.count): column \(schema.columns[index].name) got \(columns[index].buffer.pointee.rows - rowsInGroup) values, expected \(rows.count)"
                 )
                 failed = error
                 throw error
@@ -263,7 +281,7 @@ public final class ParquetWriter {
         if let failed { throw failed }
         guard !closed else { throw ParquetError("the writer is already closed") }
         closed = true
-        if columns.contains(where: { $0.buffer.rows != rowsInGroup }) {
+        if columns.contains(where: { $0.buffer.pointee.rows != rowsInGroup }) {
             throw ParquetError("close() called in the middle of a row; call endRow() first")
         }
         if rowsInGroup > 0 { try flushRowGroup() }
@@ -280,14 +298,15 @@ public final class ParquetWriter {
             rows: totalRows,
             rowGroups: rowGroups.count,
             bytes: Int(offset),
-            nullCounts: Dictionary(uniqueKeysWithValues: columns.map { ($0.buffer.column.name, $0.buffer.nullRowsInFile) })
+            nullCounts: Dictionary(
+                uniqueKeysWithValues: columns.map { ($0.buffer.pointee.column.name, $0.buffer.pointee.nullRowsInFile) })
         )
     }
 
     // MARK: internals
 
     private var bufferedBytes: Int {
-        columns.reduce(0) { $0 + $1.buffer.bufferedBytes }
+        columns.reduce(0) { $0 + $1.buffer.pointee.bufferedBytes }
     }
 
     @inline(__always)
@@ -322,7 +341,7 @@ public final class ParquetWriter {
                 do {
                     if half == 0 {
                         for index in 0..<split {
-                            let chunk = try columns[index].buffer.writeChunk(
+                            let chunk = try columns[index].buffer.pointee.writeChunk(
                                 codec: options.compression, level: options.compressionLevel, offset: &offset,
                                 scratch: &scratch
                             ) { [sink] bytes in try sink.write(bytes) }
@@ -331,7 +350,7 @@ public final class ParquetWriter {
                     } else {
                         var relative: Int64 = 0
                         for index in split..<columns.count {
-                            let chunk = try columns[index].buffer.writeChunk(
+                            let chunk = try columns[index].buffer.pointee.writeChunk(
                                 codec: options.compression, level: options.compressionLevel, offset: &relative,
                                 scratch: &laterScratch
                             ) { bytes in laterBytes.append(contentsOf: bytes) }
@@ -370,7 +389,7 @@ public final class ParquetWriter {
 
     /// Where to cut the columns into two halves of about the same buffered size, for `flushRowGroup`.
     private func balancedSplit() -> Int {
-        let sizes = columns.map { $0.buffer.bufferedBytes }
+        let sizes = columns.map { $0.buffer.pointee.bufferedBytes }
         let total = sizes.reduce(0, +)
         var before = 0
         for index in sizes.indices {
@@ -399,11 +418,21 @@ extension Array {
 }
 
 /// A column's buffer in a box of its own: two threads may fill two columns at once.
+///
+/// The buffer sits behind a pointer rather than in a stored `var`: every access to a class's stored
+/// property is checked for exclusivity at run time, and an append per value made that a few percent
+/// of a batch's time.
 private final class ColumnSlot {
-    var buffer: ColumnBuffer
+    let buffer: UnsafeMutablePointer<ColumnBuffer>
 
     init(_ buffer: ColumnBuffer) {
-        self.buffer = buffer
+        self.buffer = .allocate(capacity: 1)
+        self.buffer.initialize(to: buffer)
+    }
+
+    deinit {
+        buffer.deinitialize(count: 1)
+        buffer.deallocate()
     }
 }
 

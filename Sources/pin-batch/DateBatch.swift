@@ -24,8 +24,8 @@ struct DateBatch {
 
     private var folder: String { "dt=\(date)/" }
 
-    /// Clean rows handed to the Parquet thread at a time (about a thousand rows).
-    private static let batchBytes = 512 << 10
+    /// Raw winning lines cleaned as one batch by a worker (about a thousand rows).
+    private static let chunkBytes = 512 << 10
 
     func run() async throws -> BatchReport {
         let clock = ContinuousClock()
@@ -93,9 +93,10 @@ struct DateBatch {
             ParquetPartWriter(
                 directory: staging, options: settings.parquet, rowsPerPart: settings.rowsPerPart,
                 firstNumber: firstNumber))
-        var cleaner = PinCleaner()
+        // Cleaning runs on two worker threads; the batches reach the Parquet thread in input order.
+        let cleaning = CleaningPool(workers: 2, inFlight: 6) { try parts.write($0) }
         var newKeys: [String] = []
-        var batch = CleanRows(reservingBytes: Self.batchBytes + (64 << 10))
+        var chunk = CleaningPool.Lines(reservingBytes: Self.chunkBytes + (64 << 10))
         sequence = 0
         do {
             for (number, object) in objects.enumerated() {
@@ -104,34 +105,28 @@ struct DateBatch {
                     try ShutdownSignal.check()
                     sequence += 1
                     guard deduplicator.isWinner(sequence: sequence) else { return }
-                    // The common case cleans straight from the line's bytes; the rest builds a RawPin.
-                    if let fields = RawPin.fields(in: bytes) {
-                        cleaner.clean(fields, of: bytes, into: &batch)
-                    } else if let pin = try? RawPin(parsing: bytes) {
-                        batch.append(cleaner.clean(pin))
-                    } else {
-                        return
-                    }
-                    if batch.bytes.count >= Self.batchBytes {
-                        try parts.write(batch)
-                        batch = CleanRows(reservingBytes: Self.batchBytes + (64 << 10))
+                    chunk.append(bytes)
+                    if chunk.bytes.count >= Self.chunkBytes {
+                        try cleaning.submit(chunk)
+                        chunk = CleaningPool.Lines(reservingBytes: Self.chunkBytes + (64 << 10))
                     }
                 }
-                try parts.write(batch)
-                batch = CleanRows(reservingBytes: Self.batchBytes + (64 << 10))
-                try await upload(parts.drain(), into: &report, keys: &newKeys)
+                // Parts finished so far go up while the rest is still being written.
+                try await upload(parts.takeFinishedParts(), into: &report, keys: &newKeys)
             }
+            try cleaning.submit(chunk)
+            report.cleaning = try cleaning.finish()
             try await upload(parts.close(), into: &report, keys: &newKeys)
             try ShutdownSignal.check()
         } catch {
             // The old parts are still complete: take away the new ones rather than leave a mix.
             clearProgress()
+            cleaning.cancel()
             parts.cancel()
             try? await dest.store.delete(keys: newKeys)
             throw error
         }
         report.rowsOut = parts.rows
-        report.cleaning = cleaner.counts
         clearProgress()
 
         // Rejects replace the date's previous rejects; then the old parts go.

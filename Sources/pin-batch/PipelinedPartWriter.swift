@@ -15,6 +15,8 @@ final class PipelinedPartWriter: @unchecked Sendable {
     private var working = false
     private var stopping = false
     private var failure: (any Error)?
+    /// Parts the thread has finished and nobody has taken yet.
+    private var finished: [ParquetPartWriter.Part] = []
 
     init(_ writer: ParquetPartWriter) {
         self.writer = writer
@@ -41,7 +43,17 @@ final class PipelinedPartWriter: @unchecked Sendable {
         defer { condition.unlock() }
         while !queue.isEmpty || working { condition.wait() }
         if let failure { throw failure }
-        return writer.takeFinishedParts()
+        defer { finished = [] }
+        return finished
+    }
+
+    /// The parts finished so far, without waiting for the rows queued.
+    func takeFinishedParts() throws -> [ParquetPartWriter.Part] {
+        condition.lock()
+        defer { condition.unlock() }
+        if let failure { throw failure }
+        defer { finished = [] }
+        return finished
     }
 
     /// Writes what is left, closes the open part and stops the thread.
@@ -85,9 +97,11 @@ final class PipelinedPartWriter: @unchecked Sendable {
             condition.unlock()
 
             var error: (any Error)?
+            var parts: [ParquetPartWriter.Part] = []
             if !failed {
                 do {
                     try writer.write(next)
+                    parts = writer.takeFinishedParts()
                 } catch let thrown {
                     error = thrown
                 }
@@ -95,6 +109,7 @@ final class PipelinedPartWriter: @unchecked Sendable {
 
             condition.lock()
             working = false
+            finished += parts
             if let error, failure == nil { failure = error }
             condition.broadcast()
             condition.unlock()

@@ -97,6 +97,37 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: output.folder(RawFixture.secondDate).path))
     }
 
+    /// Several megabytes, so the second pass cleans many batches on its worker threads: the rows, their
+    /// order, the parts and the counts are those of cleaning the input line by line on one thread.
+    @Test func manyBatchesKeepTheInputOrder() throws {
+        let large = try RawFixture.large()
+        let root = work.appendingPathComponent("large")
+        try large.write(to: root)
+        let result = try BatchTool.run([
+            "--source", root.appendingPathComponent(RawFixture.topic).path, "--dest", output.root.path,
+            "--date", RawFixture.firstDate, "--allow-rejects", "--part-rows", "9000", "--row-group-rows", "4000",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let date = RawFixture.firstDate
+        let expected = large.expected(date: date)
+        #expect(expected.duplicates > 50)
+        #expect(expected.rejectCount == 48)
+        let rows = try output.rows(date)
+        let wanted = expected.rows.map(Cell.row)
+        #expect(rows.count == wanted.count)
+        if let first = zip(rows, wanted).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
+            Issue.record("row \(first): \(rows[first]) != \(wanted[first])")
+        }
+        #expect(output.parts(date) == ["part-00000.parquet", "part-00001.parquet", "part-00002.parquet"])
+        let report = try output.report(date)
+        #expect(report["rows_out"] as? Int == expected.rows.count)
+        #expect(report["duplicates"] as? Int == expected.duplicates)
+        #expect(report["rejects"] as? Int == expected.rejectCount)
+        let cleaning = report["cleaning"] as? [String: Int] ?? [:]
+        for (rule, count) in expected.cleaning.asPairs() { #expect(cleaning[rule] == count, "\(rule)") }
+        #expect(try output.rejects(date).map { $0["line"] as? Int ?? 0 } == expected.rejects.map(\.line))
+    }
+
     @Test func allDatesWithAllowedRejectsExitZero() throws {
         let result = try run(["--all", "--allow-rejects"])
         #expect(result.status == 0, "\(result.stderr)")

@@ -79,6 +79,41 @@ struct RawFixture {
         return fixture
     }
 
+    /// Many megabytes of input (the sample over and over, each copy with its own unique_id) in four
+    /// objects of two partitions, plus copies of earlier rows that win or lose across objects and invalid
+    /// lines: enough rows that the second pass cleans them as many batches, on several threads.
+    static func large(rowsPerObject: Int = 6_000) throws -> RawFixture {
+        let ids = sample.indices.map(uniqueID)
+        func row(_ number: Int) -> String {
+            let base = number % sample.count
+            let id = String(format: "%08x-0000-4000-8000-%012x", number, number)
+            return sample[base].replacingOccurrences(of: ids[base], with: id)
+        }
+        var fixture = RawFixture()
+        let day = "dt=\(firstDate)/"
+        var number = 0
+        for (object, (partition, offset)) in [(0, 0), (1, 0), (0, rowsPerObject), (1, rowsPerObject)].enumerated() {
+            var rows: [String] = []
+            for index in 0..<rowsPerObject {
+                switch index % 500 {
+                // A copy of a row of the object written before, in the other partition: which copy
+                // wins depends on their offsets.
+                case 17 where object > 0: rows.append(row(number - rowsPerObject / 2))
+                // A copy of a row of this object (same partition, higher offset: the later one wins).
+                case 251: rows.append(row(number - 100))
+                case 333: rows.append("{\"index\": \(number), \"broken\": ")
+                default:
+                    rows.append(row(number))
+                    number += 1
+                }
+            }
+            let name =
+                "\(topic)+\(partition)+" + String(format: "%020d", offset) + (object == 3 ? ".jsonl.zst" : ".jsonl")
+            try fixture.addLines(day + name, rows, firstOffset: Int64(offset), format: object == 3 ? .zstd : .none)
+        }
+        return fixture
+    }
+
     mutating func addLines(
         _ key: String, _ rows: [String], firstOffset: Int64?, format: StreamFormat = .none, crlf: Bool = false
     ) throws {
