@@ -91,10 +91,11 @@ public final class LinePublisher: @unchecked Sendable {
 
     /// Starts the next input; its lines are reported as `name:LINE`.
     public func beginInput(_ name: String) {
-        inputIndex = UInt(inputs.names.withLock { names in
-            names.append(name)
-            return names.count - 1
-        })
+        inputIndex = UInt(
+            inputs.names.withLock { names in
+                names.append(name)
+                return names.count - 1
+            })
     }
 
     /// Sends one line as `message`. Returns the reason when the line is rejected: by `message`,

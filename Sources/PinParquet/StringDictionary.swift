@@ -65,7 +65,8 @@ struct StringDictionary {
             offset += 8
         }
         while offset < count {
-            if stored.load(fromByteOffset: offset, as: UInt8.self) != other.load(fromByteOffset: offset, as: UInt8.self) {
+            if stored.load(fromByteOffset: offset, as: UInt8.self) != other.load(fromByteOffset: offset, as: UInt8.self)
+            {
                 return false
             }
             offset += 1

@@ -45,7 +45,8 @@ struct PinRoutes: Sendable {
         do {
             record = try body.withUnsafeReadableBytes { bytes throws(RecordError) in
                 try encoder.encode(
-                    UnsafeBufferPointer(start: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: bytes.count))
+                    UnsafeBufferPointer(
+                        start: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: bytes.count))
             }
         } catch {
             metrics.countRecords("rejected")

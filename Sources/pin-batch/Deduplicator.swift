@@ -121,7 +121,8 @@ struct Deduplicator {
 
         @inline(__always)
         private static func hash(_ id: UInt128) -> Int {
-            var mixed = (UInt64(truncatingIfNeeded: id) ^ UInt64(truncatingIfNeeded: id >> 64) &* 0x9E37_79B9_7F4A_7C15)
+            var mixed =
+                (UInt64(truncatingIfNeeded: id) ^ UInt64(truncatingIfNeeded: id >> 64) &* 0x9E37_79B9_7F4A_7C15)
                 &* 0xD6E8_FEB8_6659_FD93
             mixed ^= mixed >> 32
             return Int(truncatingIfNeeded: mixed)

@@ -82,10 +82,12 @@ import Testing
     /// The writer counts invalid values from the stored lines; a value whose raw newline sat in a
     /// string (invalid) must not pass once that newline is a space.
     @Test func invalidValuesAreCountedFromTheRunAsFromTheValues() {
-        let values = [
-            "{\"n\":1}", "{\"n\":\"a\nb\"}", "{\n\"n\":2}", "{\"n\":", "not json", "", "[1,2]\n", "{\"s\":\"\u{e9}\"}",
-            "{\"n\":\"x\ny\"}\n",
-        ].map { Array($0.utf8) } + [[0x22, 0xFF, 0x22]]
+        let values =
+            [
+                "{\"n\":1}", "{\"n\":\"a\nb\"}", "{\n\"n\":2}", "{\"n\":", "not json", "", "[1,2]\n",
+                "{\"s\":\"\u{e9}\"}",
+                "{\"n\":\"x\ny\"}\n",
+            ].map { Array($0.utf8) } + [[0x22, 0xFF, 0x22]]
         var buffers = ArchiveBuffers(topic: "pins", policy: FlushPolicy(maxRecords: 1000))
         for (offset, value) in values.enumerated() {
             _ = buffers.add(partition: 0, offset: Int64(offset), value: value, date: day1, now: now)
