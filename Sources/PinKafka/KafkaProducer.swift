@@ -147,6 +147,16 @@ public final class KafkaProducer: @unchecked Sendable {
         }
     }
 
+    /// The fatal error librdkafka raised, if any (for the idempotent producer, e.g. a sequence the
+    /// broker no longer knows). From then on every message fails: the producer must be replaced.
+    public var fatalFailure: KafkaError? {
+        var text = [CChar](repeating: 0, count: 512)
+        let code = rd_kafka_fatal_error(client.handle, &text, text.count)
+        guard code != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        let message = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return KafkaError(code: .init(rawValue: code.rawValue), message: message, isFatal: true)
+    }
+
     /// Checks that the cluster answers (a metadata request), to fail fast on unreachable brokers
     /// or bad security settings instead of after `message.timeout.ms`. Returns the broker count.
     @discardableResult

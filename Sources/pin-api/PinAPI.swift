@@ -69,7 +69,11 @@ struct PinAPI: AsyncParsableCommand {
         }
         let metrics = APIMetrics()
         let readiness = BrokerReadiness()
-        readiness.start(producer: producer)
+        readiness.start(producer: producer) { fatal in
+            logger.error(
+                "the Kafka producer failed for good; every record now gets 503 until pin-api is restarted: \(fatal.message)"
+            )
+        }
         let routes = PinRoutes(
             publisher: RecordPublisher(producer: producer, topic: kafka.resolvedTopic, metrics: metrics),
             readiness: readiness, metrics: metrics, maxBody: maxBody, retryAfter: max(1, Int(produceTimeout)))

@@ -15,7 +15,7 @@ struct PinRoutes: Sendable {
         router.get("healthz") { _, _ in json(.ok, Array(#"{"status":"ok"}"#.utf8)) }
         router.get("readyz") { _, _ in
             if readiness.isReady { return json(.ok, Array(#"{"status":"ready"}"#.utf8)) }
-            return json(.serviceUnavailable, ErrorBody.message("Kafka unreachable: \(readiness.problem ?? "unknown")"))
+            return json(.serviceUnavailable, ErrorBody.message("not ready: \(readiness.problem ?? "unknown")"))
         }
         router.get("metrics") { _, _ in
             Response(

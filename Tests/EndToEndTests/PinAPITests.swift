@@ -225,4 +225,36 @@ import Testing
         api.signal(SIGTERM)
         #expect(try api.wait() == 0)
     }
+
+    /// A broker that comes back without its data no longer knows the idempotent producer's
+    /// sequence: librdkafka raises a fatal error, after which every record fails. /readyz must
+    /// say so instead of reporting the broker reachable.
+    @Test func aProducerInAFatalStateIsNotReady() async throws {
+        let broker = try ScratchBroker()
+        let topic = uniqueName("api-fatal")
+        let (api, base) = try Self.startAPI(topic: topic, brokers: broker.address, extra: ["--produce-timeout", "3"])
+        #expect(
+            try await Self.request(base, "pin/", method: "POST", body: Self.text(Self.samplePins[20])).status == 200)
+        try await Task.sleep(for: .seconds(2))
+        try broker.stop()
+        try FileManager.default.removeItem(at: broker.dataDirectory)
+        try broker.start()
+
+        var statuses: [Int] = []
+        var ready = try await Self.request(base, "readyz")
+        for number in 0..<40 where !ready.body.contains("failed for good") {
+            let body = Self.text(Self.samplePins[21 + number % 10])
+            statuses.append(try await Self.request(base, "pin/", method: "POST", body: body).status)
+            try await Task.sleep(for: .milliseconds(250))
+            ready = try await Self.request(base, "readyz")
+        }
+        #expect(ready.status == 503)
+        #expect(ready.body.contains("failed for good"))
+        #expect(
+            try await Self.request(base, "pin/", method: "POST", body: Self.text(Self.samplePins[40])).status == 503)
+        #expect(statuses.allSatisfy { $0 == 200 || $0 == 503 })
+        api.signal(SIGTERM)
+        _ = try api.wait()
+        #expect(api.stderr.contains("failed for good"))
+    }
 }
