@@ -30,7 +30,7 @@ public final class KafkaAdmin: @unchecked Sendable {
             let newTopic = rd_kafka_NewTopic_new(
                 name, Int32(partitions), Int32(replicationFactor), &errorText, errorText.count)
         else {
-            let reason = String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let reason = String(cBuffer: errorText)
             throw KafkaError(code: .invalidArgument, message: "create topic \(name): \(reason)")
         }
         defer { rd_kafka_NewTopic_destroy(newTopic) }

@@ -42,7 +42,7 @@ public final class KafkaProducer: @unchecked Sendable {
         var text = [CChar](repeating: 0, count: size)
         _ = rd_kafka_conf_get(rd_kafka_conf(client.handle), "message.max.bytes", &text, &size)
         maxMessageBytes =
-            Int(String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)) ?? 1_000_000
+            Int(String(cBuffer: text)) ?? 1_000_000
         let client = self.client
         pollThread = PollThread {
             _ = rd_kafka_poll(client.handle, 100)
@@ -153,7 +153,7 @@ public final class KafkaProducer: @unchecked Sendable {
         var text = [CChar](repeating: 0, count: 512)
         let code = rd_kafka_fatal_error(client.handle, &text, text.count)
         guard code != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
-        let message = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let message = String(cBuffer: text)
         return KafkaError(code: .init(rawValue: code.rawValue), message: message, isFatal: true)
     }
 

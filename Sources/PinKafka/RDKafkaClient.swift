@@ -41,7 +41,7 @@ final class RDKafkaClient: @unchecked Sendable {
                 let reason =
                     KafkaProperties.isSecret(key)
                     ? "invalid value"
-                    : String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                    : String(cBuffer: errorText)
                 throw KafkaError(code: .invalidArgument, message: "configuration property \(key): \(reason)")
             }
         }
@@ -71,7 +71,7 @@ final class RDKafkaClient: @unchecked Sendable {
         // rd_kafka_new takes ownership of conf only when it succeeds.
         guard let handle = rd_kafka_new(type, conf, &errorText, errorText.count) else {
             rd_kafka_conf_destroy(conf)
-            let reason = String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let reason = String(cBuffer: errorText)
             throw KafkaError(code: .invalidArgument, message: "cannot create Kafka client: \(reason)")
         }
         self.handle = handle
