@@ -1,4 +1,4 @@
-/// The rows of one `PinSink.commit`, encoded as COPY text as they are added, so that the thread that
+/// The rows of one `PinSink.commit`, encoded for binary COPY as they are added, so that the thread that
 /// commits only sends bytes (`pin-stream-pg` encodes the next batch while the previous one commits).
 ///
 /// A later row with the same `unique_id` replaces an earlier one, which is counted in `duplicates`. A row
@@ -14,7 +14,10 @@ public struct PinRowBatch: Sendable {
         case removed
     }
 
-    /// Every encoded row's COPY line (ending in a newline), back to back.
+    /// How rows are encoded: the COPY statements that send them must ask for this format.
+    static let format = CopyFormat.binary
+
+    /// Every encoded row (a binary COPY tuple), back to back.
     private(set) var bytes: [UInt8] = []
     /// Per encoded row: where its line ends in `bytes`, its `unique_id`, partition and state.
     private var ends: [Int] = []
@@ -30,7 +33,7 @@ public struct PinRowBatch: Sendable {
 
     public init() {}
 
-    /// Room for `bytes` of COPY text and `rows` rows, so that a batch like the last one does not grow its
+    /// Room for `bytes` of encoded rows and `rows` rows, so that a batch like the last one does not grow its
     /// buffers step by step.
     public init(reservingBytes bytes: Int, rows: Int) {
         self.bytes.reserveCapacity(bytes)
@@ -53,7 +56,7 @@ public struct PinRowBatch: Sendable {
 
     public var isEmpty: Bool { added == 0 }
 
-    /// Bytes of COPY text held.
+    /// Bytes of encoded rows held.
     public var encodedSize: Int { bytes.count }
 
     /// Encodes `row`; it replaces an earlier row with the same `unique_id`.
@@ -69,9 +72,8 @@ public struct PinRowBatch: Sendable {
         uniqueID: String, partition: Int32, offset: Int64, rawValue: @autoclosure () -> [UInt8],
         encode: (inout CopyRow) throws(PostgresError) -> Void
     ) {
-        var line = CopyRow(columns: PinRow.columns, bytes: [])
-        swap(&line.bytes, &bytes)
-        let start = line.bytes.count
+        let start = bytes.count
+        var line = CopyRow(columns: PinRow.columns, format: Self.format, appendingTo: &bytes)
         do {
             try encode(&line)
             try line.finish()
@@ -120,7 +122,7 @@ public struct PinRowBatch: Sendable {
         return ids
     }
 
-    /// Calls `body` with the COPY lines of every row to write, in order: all at once when no row was
+    /// Calls `body` with the encoded rows of every row to write, in order: all at once when no row was
     /// replaced or removed, else in runs.
     func forEachLine(_ body: (_ lines: UnsafeRawBufferPointer, _ rows: Int) throws -> Void) rethrows {
         try bytes.withUnsafeBytes { all in
@@ -142,7 +144,7 @@ public struct PinRowBatch: Sendable {
         }
     }
 
-    /// Calls `body` with the COPY line of every row to write whose `unique_id` passes `include`, in order.
+    /// Calls `body` with the encoded row of every row to write whose `unique_id` passes `include`, in order.
     func forEachLine(where include: (String) -> Bool, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
         try bytes.withUnsafeBytes { all in
             var start = 0

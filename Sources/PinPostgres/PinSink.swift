@@ -217,14 +217,19 @@ public final class PinSink {
                     existing = Set(try found.map { try $0.string("unique_id") ?? "" })
                 }
                 let columns = PinRow.columns.joined(separator: ", ")
+                let format = PinRowBatch.format
                 if let existing, existing.count < batch.rows.count {
-                    written += try db.copyIn(sql: "COPY \(pins) (\(columns)) FROM STDIN", columns: PinRow.columns) {
+                    written += try db.copyIn(
+                        sql: "COPY \(pins) (\(columns)) FROM STDIN\(format.statementOption)", columns: PinRow.columns
+                    ) {
                         writer in
                         if existing.isEmpty {
-                            try batch.rows.forEachLine { lines, rows in try writer.writeEncoded(lines, rows: rows) }
+                            try batch.rows.forEachLine { lines, rows in
+                                try writer.writeEncoded(lines, rows: rows, format: format)
+                            }
                         } else {
                             try batch.rows.forEachLine(where: { !existing.contains($0) }) {
-                                try writer.writeEncoded($0)
+                                try writer.writeEncoded($0, format: format)
                             }
                         }
                     }
@@ -233,9 +238,11 @@ public final class PinSink {
                     // Session-lifetime staging table, emptied at every commit; recreated after a reconnect.
                     try db.execute(
                         "CREATE TEMP TABLE IF NOT EXISTS \(staging) (\(Self.stagingColumnTypes)) ON COMMIT DELETE ROWS")
-                    try db.copyIn(sql: "COPY \(staging) (\(columns)) FROM STDIN", columns: PinRow.columns) { writer in
+                    try db.copyIn(
+                        sql: "COPY \(staging) (\(columns)) FROM STDIN\(format.statementOption)", columns: PinRow.columns
+                    ) { writer in
                         try batch.rows.forEachLine(where: { existing?.contains($0) ?? true }) {
-                            try writer.writeEncoded($0)
+                            try writer.writeEncoded($0, format: format)
                         }
                     }
                     let updates = PinRow.columns.filter { $0 != "unique_id" }.map { "\($0) = EXCLUDED.\($0)" }

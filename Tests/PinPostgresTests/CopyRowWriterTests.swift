@@ -26,7 +26,8 @@ extension PinPostgresTests {
             return table
         }
 
-        @Test func copyRoundTripsValuesBuiltToBreakQuoting() throws {
+        @Test(arguments: [CopyFormat.text, .binary])
+        func copyRoundTripsValuesBuiltToBreakQuoting(format: CopyFormat) throws {
             let db = try TestDatabase.connect()
             let table = try makeTable(db)
             defer { _ = try? db.execute("DROP TABLE \(table)") }
@@ -46,7 +47,8 @@ extension PinPostgresTests {
                         b: Self.bools[index % Self.bools.count],
                         n: Self.ints[index % Self.ints.count]))
             }
-            let stored = try db.copyIn(table: table, columns: ["id", "t", "tags", "b", "n"]) { writer in
+            let stored = try db.copyIn(table: table, columns: ["id", "t", "tags", "b", "n"], format: format) { writer in
+                #expect(writer.format == format)
                 for (index, row) in expected.enumerated() {
                     try writer.writeRow { copy in
                         copy.append(Int64(index))
@@ -83,10 +85,11 @@ extension PinPostgresTests {
         }
 
         /// Values given as UTF-8 bytes (pin-stream-pg's path for clean records) encode exactly like Strings.
-        @Test func byteValuesEncodeLikeStrings() throws {
+        @Test(arguments: [CopyFormat.text, .binary])
+        func byteValuesEncodeLikeStrings(format: CopyFormat) throws {
             // The row's bytes, or why it was refused.
             func encoded(_ body: (inout CopyRow) throws -> Void) -> Result<[UInt8], PostgresError> {
-                var row = CopyRow(columns: ["t", "tags"], bytes: [])
+                var row = CopyRow(columns: ["t", "tags"], format: format, bytes: [])
                 do {
                     try body(&row)
                     try row.finish()
@@ -122,13 +125,14 @@ extension PinPostgresTests {
             }
         }
 
-        @Test func nulBytesAreRejectedPerRowNamingTheColumn() throws {
+        @Test(arguments: [CopyFormat.text, .binary])
+        func nulBytesAreRejectedPerRowNamingTheColumn(format: CopyFormat) throws {
             let db = try TestDatabase.connect()
             let table = try makeTable(db)
             defer { _ = try? db.execute("DROP TABLE \(table)") }
 
             var rejected: [String] = []
-            let stored = try db.copyIn(table: table, columns: ["id", "t", "tags", "b", "n"]) { writer in
+            let stored = try db.copyIn(table: table, columns: ["id", "t", "tags", "b", "n"], format: format) { writer in
                 let rows: [(Int64, String?, [String]?)] = [
                     (1, "fine", ["ok"]), (2, "nul\u{0}inside", ["ok"]), (3, "fine", ["a", "b\u{0}"]), (4, "\u{0}", nil),
                     (5, "also fine", []),
@@ -158,7 +162,8 @@ extension PinPostgresTests {
 
         /// Text is scanned eight bytes at a time: every special byte (and a NUL) at every place in and
         /// around a word, in text and in array elements.
-        @Test func specialBytesAtEveryPlaceOfAWord() throws {
+        @Test(arguments: [CopyFormat.text, .binary])
+        func specialBytesAtEveryPlaceOfAWord(format: CopyFormat) throws {
             let db = try TestDatabase.connect()
             let table = try makeTable(db)
             defer { _ = try? db.execute("DROP TABLE \(table)") }
@@ -174,7 +179,7 @@ extension PinPostgresTests {
                 }
             }
             var nulsRejected = 0
-            let stored = try db.copyIn(table: table, columns: ["id", "t", "tags", "b", "n"]) { writer in
+            let stored = try db.copyIn(table: table, columns: ["id", "t", "tags", "b", "n"], format: format) { writer in
                 for (index, text) in expected.enumerated() {
                     try writer.writeRow { copy in
                         copy.append(Int64(index))
@@ -227,15 +232,17 @@ extension PinPostgresTests {
             #expect(try db.execute("SELECT t FROM \(table)")[0].string("t") == "two")
         }
 
-        @Test func manySmallChunksArriveComplete() throws {
+        @Test(arguments: [CopyFormat.text, .binary])
+        func manySmallChunksArriveComplete(format: CopyFormat) throws {
             var options = PostgresConnection.Options()
             options.copyChunkSize = 1024
             let db = try TestDatabase.connect(options: options)
             let table = try makeTable(db)
             defer { _ = try? db.execute("DROP TABLE \(table)") }
             let count = 20_000
-            let stored = try db.copyIn(sql: "COPY \(table) (id, t, tags) FROM STDIN", columns: ["id", "t", "tags"]) {
-                writer in
+            let sql = "COPY \(table) (id, t, tags) FROM STDIN\(format.statementOption)"
+            let stored = try db.copyIn(sql: sql, columns: ["id", "t", "tags"]) { writer in
+                #expect(writer.format == format)
                 for index in 0..<count {
                     try writer.writeRow([
                         .int(Int64(index)), .text("row\t\(index)"), .textArray(["x", nil, "\(index)"]),
@@ -280,12 +287,13 @@ extension PinPostgresTests {
             #expect(try db.execute("SELECT count(*) AS c FROM \(table)")[0].int64("c") == 1000)
         }
 
-        @Test func serverErrorDuringCopyIsReported() throws {
+        @Test(arguments: [CopyFormat.text, .binary])
+        func serverErrorDuringCopyIsReported(format: CopyFormat) throws {
             let db = try TestDatabase.connect()
             let table = try makeTable(db, primaryKey: true)
             defer { _ = try? db.execute("DROP TABLE \(table)") }
             do {
-                try db.copyIn(table: table, columns: ["id"]) { writer in
+                try db.copyIn(table: table, columns: ["id"], format: format) { writer in
                     try writer.writeRow([.int(1)])
                     try writer.writeRow([.int(1)])
                 }
@@ -298,6 +306,18 @@ extension PinPostgresTests {
                 Issue.record("COPY into a missing table was accepted")
             } catch let error as PostgresError {
                 #expect(error.sqlState == "42P01")
+            }
+            // A binary value of the wrong width for its column is the server's error, not a broken stream.
+            if format == .binary {
+                do {
+                    try db.copyIn(table: table, columns: ["id"], format: format) { writer in
+                        try writer.writeRow { row in row.append(Int32(7)) }
+                    }
+                    Issue.record("an int4 value for a bigint column was accepted")
+                } catch let error as PostgresError {
+                    #expect(error.sqlState == "08P01")  // "insufficient data left in message"
+                }
+                #expect(db.isHealthy)
             }
             #expect(try db.execute("SELECT count(*) AS c FROM \(table)")[0].int64("c") == 0)
         }
