@@ -59,6 +59,11 @@ enum BatchTool {
         }
     }
 
+    /// Runs a script of Tests/Support with the project's Python.
+    static func runSupportScript(_ name: String, _ arguments: [String]) throws -> Result {
+        try execute(python, [packageRoot.appendingPathComponent("Tests/Support/\(name)").path] + arguments)
+    }
+
     private static func execute(_ executable: String, _ arguments: [String], environment extra: [String: String] = [:])
         throws -> Result
     {
