@@ -2,6 +2,7 @@ import Dispatch
 import PinCore
 import PinKafka
 import PinPostgres
+import Synchronization
 
 /// Consumes one topic in micro-batches and stores each batch, with the next offset per partition, in one
 /// PostgreSQL transaction (`PinSink.commit`). PostgreSQL's offsets are the truth: on assignment every
@@ -55,6 +56,9 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
     private let committer = DispatchQueue(label: "pin-stream-pg.commit")
     /// Signalled by the committing thread when `outcome` is set.
     private let committed = DispatchSemaphore(value: 0)
+    /// Set just before `committed` is signalled: the poll loop checks it after every message, which a
+    /// semaphore wait, even one that does not block, would turn into a system call each.
+    private let commitFinished = Atomic<Bool>(false)
     private var outcome: Result<PinSink.CommitResult, any Error>?
     /// Kafka offset commits (for lag monitoring only), off the polling thread.
     private let kafkaCommits = DispatchQueue(label: "pin-stream-pg.kafka-commit")
@@ -168,6 +172,7 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
         let request = batch.sinkBatch(expected: storedPositions)
         inFlight = InFlight(request: request, taken: batch.count, started: .now)
         batch = MicroBatch(topic: settings.topic, sizedLike: batch)
+        commitFinished.store(false, ordering: .relaxed)
         committer.async { [self] in
             outcome = Result {
                 try settings.retry.run(
@@ -177,6 +182,7 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
                     return try sink.commit(request)
                 }
             }
+            commitFinished.store(true, ordering: .releasing)
             committed.signal()
         }
     }
@@ -185,7 +191,8 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
     private var inFlightIsDone: Bool {
         guard let flight = inFlight else { return true }
         if flight.done { return true }
-        guard committed.wait(timeout: .now()) == .success else { return false }
+        guard commitFinished.load(ordering: .acquiring) else { return false }
+        committed.wait()  // signalled right after the flag was set
         inFlight?.done = true
         return true
     }
