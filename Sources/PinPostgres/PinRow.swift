@@ -48,6 +48,15 @@ public struct PinRow: Sendable, Equatable {
         "image_src", "save_location", "category", "downloaded", "kafka_partition", "kafka_offset",
     ]
 
+    /// The data columns' SQL types in the table `PinSink` creates, as `format_type` names them: what binary
+    /// COPY of these rows needs.
+    static let columnTypes: [(name: String, type: String)] = [
+        ("ind", "bigint"), ("unique_id", "text"), ("title", "text"), ("description", "text"),
+        ("follower_count", "bigint"), ("poster_name", "text"), ("tag_list", "text[]"), ("is_image_or_video", "text"),
+        ("image_src", "text"), ("save_location", "text"), ("category", "text"), ("downloaded", "boolean"),
+        ("kafka_partition", "integer"), ("kafka_offset", "bigint"),
+    ]
+
     func write(to row: inout CopyRow) throws(PostgresError) {
         row.append(ind)
         try row.append(uniqueID)

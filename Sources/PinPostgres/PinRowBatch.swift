@@ -14,8 +14,9 @@ public struct PinRowBatch: Sendable {
         case removed
     }
 
-    /// How rows are encoded: the COPY statements that send them must ask for this format.
-    static let format = CopyFormat.binary
+    /// How rows are encoded: the COPY statements that send them must ask for this format. Binary unless
+    /// the table's columns differ in type from the ones `PinSink` creates (`PinSink.copyFormat`).
+    public let format: CopyFormat
 
     /// Every encoded row (a binary COPY tuple), back to back.
     private(set) var bytes: [UInt8] = []
@@ -31,11 +32,14 @@ public struct PinRowBatch: Sendable {
     /// Rows dropped because a later row had the same `unique_id`.
     public private(set) var duplicates = 0
 
-    public init() {}
+    public init(format: CopyFormat = .binary) {
+        self.format = format
+    }
 
     /// Room for `bytes` of encoded rows and `rows` rows, so that a batch like the last one does not grow its
     /// buffers step by step.
-    public init(reservingBytes bytes: Int, rows: Int) {
+    public init(reservingBytes bytes: Int, rows: Int, format: CopyFormat = .binary) {
+        self.format = format
         self.bytes.reserveCapacity(bytes)
         ends.reserveCapacity(rows)
         uniqueIDs.reserveCapacity(rows)
@@ -44,7 +48,8 @@ public struct PinRowBatch: Sendable {
         latestIndex.reserveCapacity(rows)
     }
 
-    public init(_ rows: [PinRow]) {
+    public init(_ rows: [PinRow], format: CopyFormat = .binary) {
+        self.format = format
         for row in rows { append(row) }
     }
 
@@ -73,7 +78,7 @@ public struct PinRowBatch: Sendable {
         encode: (inout CopyRow) throws(PostgresError) -> Void
     ) {
         let start = bytes.count
-        var line = CopyRow(columns: PinRow.columns, format: Self.format, appendingTo: &bytes)
+        var line = CopyRow(columns: PinRow.columns, format: format, appendingTo: &bytes)
         do {
             try encode(&line)
             try line.finish()

@@ -93,8 +93,29 @@ public final class PinSink {
     private var offsets: String { PostgresConnection.quoted(identifier: table + "_offsets") }
     private var staging: String { "pg_temp." + PostgresConnection.quoted(identifier: table + "_staging") }
 
-    /// Creates the three tables if they do not exist (safe when several instances start at once).
+    /// How batches for this table should be encoded (`PinRowBatch(format:)`): binary COPY, which costs the
+    /// server less, when the table's data columns have the types `createTablesIfMissing()` gives them; text
+    /// COPY, which PostgreSQL converts to any compatible type, for a table made otherwise (say `ind integer`).
+    /// Set by `createTablesIfMissing()`.
+    public private(set) var copyFormat = CopyFormat.binary
+
+    /// Creates the three tables if they do not exist (safe when several instances start at once), and
+    /// chooses `copyFormat` from the table's column types.
     public func createTablesIfMissing() throws {
+        try createTables()
+        let columns = try connection.execute(
+            """
+            SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute
+            WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped
+            """, [.text(pins)])
+        var types: [String: String] = [:]
+        for column in columns {
+            if let name = try column.string("attname") { types[name] = try column.string("type") }
+        }
+        copyFormat = PinRow.columnTypes.allSatisfy { types[$0.name] == $0.type } ? .binary : .text
+    }
+
+    private func createTables() throws {
         try connection.transaction { db in
             // Concurrent CREATE TABLE IF NOT EXISTS can still collide in the catalog; serialize it.
             try db.execute("SELECT pg_advisory_xact_lock(hashtext($1))", [.text("pinpipe schema " + table)])
@@ -217,7 +238,7 @@ public final class PinSink {
                     existing = Set(try found.map { try $0.string("unique_id") ?? "" })
                 }
                 let columns = PinRow.columns.joined(separator: ", ")
-                let format = PinRowBatch.format
+                let format = batch.rows.format
                 if let existing, existing.count < batch.rows.count {
                     written += try db.copyIn(
                         sql: "COPY \(pins) (\(columns)) FROM STDIN\(format.statementOption)", columns: PinRow.columns

@@ -6,7 +6,7 @@ import PinPostgres
 struct MicroBatch {
     let topic: String
     /// Cleaned rows, encoded for COPY as they are taken.
-    private(set) var rows = PinRowBatch()
+    private(set) var rows: PinRowBatch
     private(set) var rejects: [PinReject] = []
     /// Per partition: the offset after the last record taken.
     private(set) var nextOffsets: [Int32: Int64] = [:]
@@ -15,12 +15,17 @@ struct MicroBatch {
     /// Scratch: the cleaned row of a well-formed, valid record (what `RawPin.fields(in:)` accepts).
     private var clean = CleanRows()
 
-    init(topic: String) { self.topic = topic }
+    /// Rows are encoded in `format` (`PinSink.copyFormat`).
+    init(topic: String, format: CopyFormat) {
+        self.topic = topic
+        rows = PinRowBatch(format: format)
+    }
 
-    /// A batch with room for as much as `previous` held.
+    /// A batch like `previous`, with room for as much as it held.
     init(topic: String, sizedLike previous: MicroBatch) {
         self.topic = topic
-        rows = PinRowBatch(reservingBytes: previous.rows.encodedSize, rows: previous.rows.added)
+        rows = PinRowBatch(
+            reservingBytes: previous.rows.encodedSize, rows: previous.rows.added, format: previous.rows.format)
     }
 
     var count: Int { rows.added + rejects.count }
@@ -30,7 +35,7 @@ struct MicroBatch {
     mutating func add(_ message: KafkaMessage, cleaner: inout PinCleaner) {
         if startedAt == nil { startedAt = .now }
         nextOffsets[message.partition] = message.nextOffset
-        // The common case cleans straight from the value's bytes into COPY text, with no String per value.
+        // The common case cleans straight from the value's bytes into COPY rows, with no String per value.
         if addFast(message, cleaner: &cleaner) { return }
         do {
             let raw = try RawPin(parsing: message.value)
@@ -44,7 +49,7 @@ struct MicroBatch {
     }
 
     /// Cleans a valid record with `PinCleaner.clean(_:of:into:)`, the same rules as for a `RawPin`, and
-    /// encodes the clean values as COPY text. False when the record needs the full parser.
+    /// encodes the clean values for COPY. False when the record needs the full parser.
     private mutating func addFast(_ message: KafkaMessage, cleaner: inout PinCleaner) -> Bool {
         message.value.withUnsafeBufferPointer { text in
             guard let fields = RawPin.fields(in: text) else { return false }

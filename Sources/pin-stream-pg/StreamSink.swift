@@ -81,7 +81,7 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
         self.settings = settings
         self.logger = logger
         self.progress = progress
-        batch = MicroBatch(topic: settings.topic)
+        batch = MicroBatch(topic: settings.topic, format: sink.copyFormat)
     }
 
     /// Polls until a signal arrives (or, with --once, until the end offsets are reached), commits the batch

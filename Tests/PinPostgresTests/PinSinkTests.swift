@@ -27,6 +27,44 @@ extension PinPostgresTests {
                 kafkaOffset: offset, rawValue: Array("{\"unique_id\":\"\(id)\"}".utf8))
         }
 
+        /// Binary COPY for the table the sink creates; text COPY, which PostgreSQL converts, for a table made
+        /// with other column types, and both store the same rows (upserts included).
+        @Test func aTableMadeWithOtherTypesIsWrittenWithTextCopy() throws {
+            let db = try TestDatabase.connect()
+            let own = try makeSink(db)
+            defer { drop(own) }
+            #expect(own.copyFormat == .binary)
+
+            let sink = try PinSink(connection: db, table: TestDatabase.uniqueName("pins"))
+            defer { drop(sink) }
+            try db.execute(
+                """
+                CREATE TABLE \(sink.table) (ind integer, unique_id varchar(64) PRIMARY KEY, title text,
+                    description text, follower_count numeric, poster_name text, tag_list varchar[],
+                    is_image_or_video text, image_src text, save_location text, category text, downloaded boolean,
+                    kafka_partition bigint, kafka_offset bigint, ingested_at timestamptz)
+                """)
+            try sink.createTablesIfMissing()
+            #expect(sink.copyFormat == .text)
+
+            for target in [own, sink] {
+                let topic = TestDatabase.uniqueName("topic")
+                for (offset, title) in ["first", "second"].enumerated() {
+                    let rows = [pin("a", partition: 0, offset: Int64(offset), title: title)]
+                    try target.commit(
+                        PinSink.Batch(
+                            topic: topic, rows: PinRowBatch(rows, format: target.copyFormat),
+                            nextOffsets: [0: Int64(offset + 1)]))
+                }
+                let stored = try db.execute(
+                    "SELECT title, tag_list::text[] AS tags, follower_count::bigint AS followers FROM \(target.table)")
+                #expect(stored.count == 1)
+                #expect(try stored[0].string("title") == "second")
+                #expect(try stored[0].stringArray("tags") == ["a", "b,c", "NULL"])
+                #expect(try stored[0].int64("followers") == 1500)
+            }
+        }
+
         @Test func batchCollapsesDuplicatesAndStoresRejectsAndOffsetsTogether() throws {
             let db = try TestDatabase.connect()
             let sink = try makeSink(db)
