@@ -140,12 +140,4 @@ public final class LinePublisher: @unchecked Sendable {
             read: read, rejected: rejected, enqueued: counts.enqueued, delivered: counts.delivered,
             failed: counts.failed)
     }
-
-    /// `--raw` mode: the line unchanged, keyed by its `unique_id` when the line is a JSON object
-    /// with a string `unique_id`, else without a key.
-    public static func rawMessage(_ line: UnsafeBufferPointer<UInt8>) -> Message {
-        guard let key = JSONFieldScanner.locateStringValue(of: "unique_id", in: line) else { return .line(key: nil) }
-        if key.hasEscapes { return .line(key: JSONFieldScanner.stringValue(of: "unique_id", in: line)) }
-        return .lineKeyedBySlice(keyRange: key.range)
-    }
 }

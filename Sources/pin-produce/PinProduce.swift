@@ -113,7 +113,7 @@ struct PinProduce: ParsableCommand {
                 try reader.forEachLine { number, line in
                     let reason =
                         raw
-                        ? try publisher.publish(line, number: number, as: LinePublisher.rawMessage(line))
+                        ? try publisher.publish(line, number: number, as: RawLine.message(line))
                         : try Self.publishValidated(line, number: number, encoder: &encoder, to: publisher)
                     if let reason {
                         StandardStream.writeError("\(input):\(number): \(reason)\n")

@@ -7,11 +7,11 @@ import Testing
         _ publisher: LinePublisher, _ line: String, number: Int, as message: LinePublisher.Message? = nil
     ) throws -> String? {
         try Array(line.utf8).withUnsafeBufferPointer { buffer in
-            try publisher.publish(buffer, number: number, as: message ?? LinePublisher.rawMessage(buffer))
+            try publisher.publish(buffer, number: number, as: message ?? .line(key: nil))
         }
     }
 
-    @Test func rawLinesGoUnchangedKeyedByUniqueID() throws {
+    @Test func linesGoUnchangedWithTheKeyGiven() throws {
         let cluster = try KafkaMockCluster()
         let topic = uniqueName("lines")
         try cluster.createTopic(topic, partitions: 1)
@@ -20,8 +20,11 @@ import Testing
         ) { _, _ in }
         publisher.beginInput("in.jsonl")
         let lines = [#"{"unique_id": "u-1", "index": 1}"#, #"{"index": 2}"#, "not json at all", #"{"unique_id": 3}"#]
+        // The first keyed by a slice of itself ("u-1"), the others without a key.
+        #expect(Array(Array(lines[0].utf8)[15..<18]) == bytes("u-1"))
         for (number, line) in lines.enumerated() {
-            #expect(try publish(publisher, line, number: number + 1) == nil)
+            let message: LinePublisher.Message = number == 0 ? .lineKeyedBySlice(keyRange: 15..<18) : .line(key: nil)
+            #expect(try publish(publisher, line, number: number + 1, as: message) == nil)
         }
         #expect(try publish(publisher, "{}", number: 9, as: .bytes(key: bytes("k"), value: bytes("re-encoded"))) == nil)
         // Borrowed bytes need only outlive the call: librdkafka copies them.

@@ -1,4 +1,4 @@
-import PinKafka
+import PinCore
 import Testing
 
 @Suite struct JSONFieldScannerTests {
