@@ -58,6 +58,16 @@ struct ColumnBuffer {
             + dictionary.page.count
     }
 
+    /// About how many bytes the chunk's pages will hold before compression, to share out the encoding work.
+    var encodedBytesEstimate: Int {
+        var values = ints.count * 8 + bools.count / 8 + plain.count
+        if usingDictionary {
+            let width = max(1, RLEHybridEncoder.bitWidth(dictionary.count - 1))
+            values += min(plainSize, dictionary.page.count + (indices.count * width + 7) / 8)
+        }
+        return values + (definitions.count + repetitions.count) / 8
+    }
+
     // MARK: appending
 
     mutating func appendNull() {
