@@ -188,18 +188,21 @@ public final class ParquetWriter {
         }
     }
 
-    /// Appends `count` rows column by column, for a caller that holds a batch of rows: the columns are
-    /// split in two groups at `split` and the groups are filled at the same time on two threads. `fill`
-    /// is called once per group with the rows to append (a part of `0..<count`, in order; a batch that
-    /// reaches the end of a row group comes in two parts) and must append one value per row to each
-    /// column of the group, and nothing to the others.
+    /// Appends `count` rows column by column, for a caller that holds a batch of rows: the columns in
+    /// `second` form one group, the others another, and the two groups are filled at the same time on two
+    /// threads. `fill` is called once per group with the rows to append (a part of `0..<count`, in order;
+    /// a batch that reaches the end of a row group comes in two parts) and must append one value per row
+    /// to each column of the group, and nothing to the others.
     public func appendRows(
-        _ count: Int, splittingColumnsAt split: Int, _ fill: (ColumnGroup, Range<Int>) throws -> Void
+        _ count: Int, secondGroup second: Set<Int>, _ fill: (ColumnGroup, Range<Int>) throws -> Void
     ) throws {
         if let failed { throw failed }
-        guard split > 0 && split < columns.count else { throw ParquetError("no columns to split at \(split)") }
+        let first = columns.indices.filter { !second.contains($0) }
+        guard !first.isEmpty, first.count < columns.count, second.allSatisfy(columns.indices.contains) else {
+            throw ParquetError("cannot split the columns into \(first) and \(second.sorted())")
+        }
         let groups = [
-            ColumnGroup(writer: self, columns: 0..<split), ColumnGroup(writer: self, columns: split..<columns.count),
+            ColumnGroup(writer: self, columns: first), ColumnGroup(writer: self, columns: second.sorted()),
         ]
         var start = 0
         while start < count {
@@ -228,7 +231,20 @@ public final class ParquetWriter {
     /// Some of the columns, for filling them from one thread in `appendRows`.
     public struct ColumnGroup {
         fileprivate let writer: ParquetWriter
-        public let columns: Range<Int>
+        /// The group's columns, in schema order.
+        public let columns: [Int]
+        /// Bit `n` set for column `n` of the group.
+        private let mask: UInt64
+
+        fileprivate init(writer: ParquetWriter, columns: [Int]) {
+            self.writer = writer
+            self.columns = columns
+            mask = columns.reduce(0) { $1 < 64 ? $0 | 1 << UInt64($1) : $0 }
+        }
+
+        public func contains(_ column: Int) -> Bool {
+            column < 64 ? column >= 0 && mask & 1 << UInt64(column) != 0 : columns.contains(column)
+        }
 
         public func append(_ value: Int64?, to column: Int) throws(ParquetError) {
             try check(column)
@@ -252,7 +268,7 @@ public final class ParquetWriter {
 
         @inline(__always)
         private func check(_ column: Int) throws(ParquetError) {
-            guard columns.contains(column) else {
+            guard contains(column) else {
                 throw ParquetError("column \(column) is not in this group (\(columns))")
             }
         }
