@@ -132,9 +132,10 @@ struct StringDictionary {
                 first = UInt64(base.loadUnaligned(as: UInt32.self))
                 second = UInt64(base.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self))
             } else {
-                first =
-                    UInt64(base.load(as: UInt8.self)) << 16 | UInt64(base.load(fromByteOffset: count >> 1, as: UInt8.self))
-                    << 8 | UInt64(base.load(fromByteOffset: count - 1, as: UInt8.self))
+                let firstByte = UInt64(base.load(as: UInt8.self))
+                let middleByte = UInt64(base.load(fromByteOffset: count >> 1, as: UInt8.self))
+                let lastByte = UInt64(base.load(fromByteOffset: count - 1, as: UInt8.self))
+                first = firstByte << 16 | middleByte << 8 | lastByte
                 second = 0
             }
         } else {
