@@ -58,6 +58,16 @@ struct ColumnBuffer {
             + dictionary.page.count
     }
 
+    /// About how many bytes the chunk's pages will hold before compression, to share out the encoding work.
+    var encodedBytesEstimate: Int {
+        var values = ints.count * 8 + bools.count / 8 + plain.count
+        if usingDictionary {
+            let width = max(1, RLEHybridEncoder.bitWidth(dictionary.count - 1))
+            values += min(plainSize, dictionary.page.count + (indices.count * width + 7) / 8)
+        }
+        return values + (definitions.count + repetitions.count) / 8
+    }
+
     // MARK: appending
 
     mutating func appendNull() {
@@ -129,12 +139,14 @@ struct ColumnBuffer {
             nullLevels += 1
             return true
         }
+        // The levels of all items at once: a few appends a row rather than two an item.
+        definitions.append(contentsOf: repeatElement(maxDefinition, count: count))
+        repetitions.append(0)
+        repetitions.append(contentsOf: repeatElement(1, count: count - 1))
+        levelCount += count
         offset = 0
-        for item in 0..<count {
+        for _ in 0..<count {
             let length = Int(UInt32(littleEndian: plain.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-            definitions.append(maxDefinition)
-            repetitions.append(item == 0 ? 0 : 1)
-            levelCount += 1
             addString(UnsafeRawBufferPointer(rebasing: plain[(offset + 4)..<(offset + 4 + length)]))
             offset += 4 + length
         }

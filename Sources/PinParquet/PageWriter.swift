@@ -4,6 +4,8 @@ import PinCompression
 struct PageScratch {
     var body: [UInt8] = []
     var compressed: [UInt8] = []
+    /// zstd's tables, kept from page to page (each thread has its own scratch).
+    var zstd: ZstdBlockCompressor?
 }
 
 /// Compresses page bodies, writes each header and body, and keeps the chunk's offsets and sizes.
@@ -58,7 +60,12 @@ struct PageWriter {
         var compressedCount = body.count
         if codec != .none {
             scratch.compressed.removeAll(keepingCapacity: true)
-            try codec.compress(body, appendingTo: &scratch.compressed, level: level)
+            if codec == .zstd {
+                if scratch.zstd == nil { scratch.zstd = try ZstdBlockCompressor() }
+                try scratch.zstd!.compress(body, appendingTo: &scratch.compressed, level: level)
+            } else {
+                try codec.compress(body, appendingTo: &scratch.compressed, level: level)
+            }
             compressedCount = scratch.compressed.count
         }
         var header = ThriftCompactWriter()

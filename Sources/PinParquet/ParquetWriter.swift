@@ -188,18 +188,21 @@ public final class ParquetWriter {
         }
     }
 
-    /// Appends `count` rows column by column, for a caller that holds a batch of rows: the columns are
-    /// split in two groups at `split` and the groups are filled at the same time on two threads. `fill`
-    /// is called once per group with the rows to append (a part of `0..<count`, in order; a batch that
-    /// reaches the end of a row group comes in two parts) and must append one value per row to each
-    /// column of the group, and nothing to the others.
+    /// Appends `count` rows column by column, for a caller that holds a batch of rows: the columns in
+    /// `second` form one group, the others another, and the two groups are filled at the same time on two
+    /// threads. `fill` is called once per group with the rows to append (a part of `0..<count`, in order;
+    /// a batch that reaches the end of a row group comes in two parts) and must append one value per row
+    /// to each column of the group, and nothing to the others.
     public func appendRows(
-        _ count: Int, splittingColumnsAt split: Int, _ fill: (ColumnGroup, Range<Int>) throws -> Void
+        _ count: Int, secondGroup second: Set<Int>, _ fill: (ColumnGroup, Range<Int>) throws -> Void
     ) throws {
         if let failed { throw failed }
-        guard split > 0 && split < columns.count else { throw ParquetError("no columns to split at \(split)") }
+        let first = columns.indices.filter { !second.contains($0) }
+        guard !first.isEmpty, first.count < columns.count, second.allSatisfy(columns.indices.contains) else {
+            throw ParquetError("cannot split the columns into \(first) and \(second.sorted())")
+        }
         let groups = [
-            ColumnGroup(writer: self, columns: 0..<split), ColumnGroup(writer: self, columns: split..<columns.count),
+            ColumnGroup(writer: self, columns: first), ColumnGroup(writer: self, columns: second.sorted()),
         ]
         var start = 0
         while start < count {
@@ -228,7 +231,20 @@ public final class ParquetWriter {
     /// Some of the columns, for filling them from one thread in `appendRows`.
     public struct ColumnGroup {
         fileprivate let writer: ParquetWriter
-        public let columns: Range<Int>
+        /// The group's columns, in schema order.
+        public let columns: [Int]
+        /// Bit `n` set for column `n` of the group.
+        private let mask: UInt64
+
+        fileprivate init(writer: ParquetWriter, columns: [Int]) {
+            self.writer = writer
+            self.columns = columns
+            mask = columns.reduce(0) { $1 < 64 ? $0 | 1 << UInt64($1) : $0 }
+        }
+
+        public func contains(_ column: Int) -> Bool {
+            column < 64 ? column >= 0 && mask & 1 << UInt64(column) != 0 : columns.contains(column)
+        }
 
         public func append(_ value: Int64?, to column: Int) throws(ParquetError) {
             try check(column)
@@ -252,7 +268,7 @@ public final class ParquetWriter {
 
         @inline(__always)
         private func check(_ column: Int) throws(ParquetError) {
-            guard columns.contains(column) else {
+            guard contains(column) else {
                 throw ParquetError("column \(column) is not in this group (\(columns))")
             }
         }
@@ -325,52 +341,57 @@ public final class ParquetWriter {
         return column
     }
 
-    /// Encodes and compresses the row group's columns in two halves at once: the first half straight to
-    /// the sink, the second into memory, written after it with its offsets moved. The file is the
-    /// same as if the columns had been written one after the other.
+    /// Encodes and compresses the row group's columns on two threads at once, each column into memory,
+    /// then writes them in order with their offsets moved. The file is the same as if the columns had
+    /// been written one after the other.
     private func flushRowGroup() throws(ParquetError) {
         let groupStart = offset
         var chunks: [ColumnChunkMetadata] = []
         do {
-            let split = balancedSplit()
-            var later: [ColumnChunkMetadata] = []
-            var laterBytes: [UInt8] = []
-            var laterScratch = spareScratch
+            let halves = balancedHalves()
+            var encoded = [(chunk: ColumnChunkMetadata, pieces: [[UInt8]])?](repeating: nil, count: columns.count)
+            var scratches = [scratch, spareScratch]
             let errors = GroupErrors()
-            let work = UncheckedSendable { [self] (half: Int) in
-                do {
-                    if half == 0 {
-                        for index in 0..<split {
-                            let chunk = try columns[index].buffer.pointee.writeChunk(
-                                codec: options.compression, level: options.compressionLevel, offset: &offset,
-                                scratch: &scratch
-                            ) { [sink] bytes in try sink.write(bytes) }
-                            chunks.append(chunk)
-                        }
-                    } else {
-                        var relative: Int64 = 0
-                        for index in split..<columns.count {
-                            let chunk = try columns[index].buffer.pointee.writeChunk(
-                                codec: options.compression, level: options.compressionLevel, offset: &relative,
-                                scratch: &laterScratch
-                            ) { bytes in laterBytes.append(contentsOf: bytes) }
-                            later.append(chunk)
+            try encoded.withUnsafeMutableBufferPointer { encodedBuffer throws(ParquetError) in
+                try scratches.withUnsafeMutableBufferPointer { scratchBuffer throws(ParquetError) in
+                    // Each thread writes only its own columns' entries and its own scratch.
+                    let (encoded, scratches) = (encodedBuffer, scratchBuffer)
+                    let work = UncheckedSendable { [self] (half: Int) in
+                        do {
+                            for index in halves[half] {
+                                // Piece by piece, each exactly its size: no slack from a growing array.
+                                var pieces: [[UInt8]] = []
+                                var relative: Int64 = 0
+                                let chunk = try columns[index].buffer.pointee.writeChunk(
+                                    codec: options.compression, level: options.compressionLevel, offset: &relative,
+                                    scratch: &scratches[half]
+                                ) { written in pieces.append(Array(written)) }
+                                encoded[index] = (chunk, pieces)
+                            }
+                        } catch {
+                            errors.set(error, group: half)
                         }
                     }
-                } catch {
-                    errors.set(error, group: half)
+                    DispatchQueue.concurrentPerform(iterations: 2) { work.value($0) }
+                    if let error = errors.first {
+                        throw (error as? ParquetError) ?? ParquetError("cannot write row group: \(error)")
+                    }
                 }
             }
-            DispatchQueue.concurrentPerform(iterations: 2) { work.value($0) }
-            spareScratch = laterScratch
-            if let error = errors.first { throw error }
-            for var chunk in later {
+            scratch = scratches[0]
+            spareScratch = scratches[1]
+            for index in encoded.indices {
+                guard var (chunk, pieces) = encoded[index] else { continue }
+                encoded[index] = nil
                 chunk.dataPageOffset += offset
                 chunk.dictionaryPageOffset = chunk.dictionaryPageOffset.map { $0 + offset }
                 chunks.append(chunk)
+                for piece in pieces {
+                    try piece.withUnsafeBytes { try sink.write($0) }
+                    offset += Int64(piece.count)
+                }
+                pieces.removeAll()
             }
-            try laterBytes.withUnsafeBytes { try sink.write($0) }
-            offset += Int64(laterBytes.count)
         } catch {
             let failure = (error as? ParquetError) ?? ParquetError("cannot write row group: \(error)")
             failed = failure
@@ -387,16 +408,19 @@ public final class ParquetWriter {
         rowsInGroup = 0
     }
 
-    /// Where to cut the columns into two halves of about the same buffered size, for `flushRowGroup`.
-    private func balancedSplit() -> Int {
-        let sizes = columns.map { $0.buffer.pointee.bufferedBytes }
-        let total = sizes.reduce(0, +)
-        var before = 0
-        for index in sizes.indices {
-            if 2 * (before + sizes[index]) > total { return max(index, 1) }
-            before += sizes[index]
+    /// The columns in two sets of about the same encoding work, for `flushRowGroup`: the costliest
+    /// first, each to the set with less so far. Compressing is most of the work, so the cost is what
+    /// goes into the compressor (a list's dictionary indices are cheap, a column of unique ids is not).
+    private func balancedHalves() -> [[Int]] {
+        let costs = columns.map { $0.buffer.pointee.encodedBytesEstimate }
+        var halves: [[Int]] = [[], []]
+        var totals = [0, 0]
+        for index in columns.indices.sorted(by: { costs[$0] > costs[$1] }) {
+            let half = totals[0] <= totals[1] ? 0 : 1
+            halves[half].append(index)
+            totals[half] += costs[index]
         }
-        return max(columns.count - 1, 1)
+        return halves
     }
 
     private func emit(_ bytes: [UInt8]) throws(ParquetError) {

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A dictionary of byte strings for dictionary encoding, kept directly as the PLAIN-encoded dictionary page
 /// (4-byte little-endian length, then the bytes) with an open-addressing index, so adding a value that is
 /// already present allocates nothing.
@@ -49,21 +53,20 @@ struct StringDictionary {
         return entry
     }
 
-    /// Byte equality of `count` bytes at `stored` with `value`, eight at a time (values are mostly short).
+    /// Byte equality of `count` bytes at `stored` with `value`: two overlapping words up to 16 bytes
+    /// (most values are short tags), `memcmp` beyond.
     @inline(__always)
     private static func equal(_ stored: UnsafeRawPointer, _ value: UnsafeRawBufferPointer) -> Bool {
         let count = value.count
         guard count > 0 else { return true }
         let other = value.baseAddress!
-        var offset = 0
-        while offset + 8 <= count {
-            if stored.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-                != other.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-            {
-                return false
-            }
-            offset += 8
+        if count >= 8 {
+            guard count <= 16 else { return memcmp(stored, other, count) == 0 }
+            return stored.loadUnaligned(as: UInt64.self) == other.loadUnaligned(as: UInt64.self)
+                && stored.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+                    == other.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
         }
+        var offset = 0
         while offset < count {
             if stored.load(fromByteOffset: offset, as: UInt8.self) != other.load(fromByteOffset: offset, as: UInt8.self)
             {
@@ -112,32 +115,63 @@ struct StringDictionary {
         slots = bigger
     }
 
-    /// A fast multiplicative hash reading eight bytes at a time.
+    /// A multiply-and-fold hash (as wyhash does it): short values in one step from two overlapping
+    /// words, longer ones 32 bytes at a time in two independent lanes, so the multiplies overlap.
     @inline(__always)
     static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        let multiplier: UInt64 = 0x9E37_79B9_7F4A_7C15
-        var hash = UInt64(bytes.count) &* multiplier
-        var offset = 0
         let count = bytes.count
-        while offset + 8 <= count {
-            let word = bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-            hash = (hash ^ word) &* multiplier
-            hash ^= hash >> 29
-            offset += 8
-        }
-        if offset < count {
-            var tail: UInt64 = 0
-            var shift: UInt64 = 0
-            while offset < count {
-                tail |= UInt64(bytes[offset]) << shift
-                shift += 8
-                offset += 1
+        guard let base = bytes.baseAddress else { return fold(secret0, secret1) }
+        var seed = secret0 ^ UInt64(count) &* secret1
+        let first: UInt64
+        let second: UInt64
+        if count <= 16 {
+            if count >= 8 {
+                first = base.loadUnaligned(as: UInt64.self)
+                second = base.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            } else if count >= 4 {
+                first = UInt64(base.loadUnaligned(as: UInt32.self))
+                second = UInt64(base.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self))
+            } else {
+                let firstByte = UInt64(base.load(as: UInt8.self))
+                let middleByte = UInt64(base.load(fromByteOffset: count >> 1, as: UInt8.self))
+                let lastByte = UInt64(base.load(fromByteOffset: count - 1, as: UInt8.self))
+                first = firstByte << 16 | middleByte << 8 | lastByte
+                second = 0
             }
-            hash = (hash ^ tail) &* multiplier
+        } else {
+            var offset = 0
+            if count > 32 {
+                var other = seed
+                repeat {
+                    seed = fold(
+                        base.loadUnaligned(fromByteOffset: offset, as: UInt64.self) ^ secret1,
+                        base.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self) ^ seed)
+                    other = fold(
+                        base.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self) ^ secret2,
+                        base.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self) ^ other)
+                    offset += 32
+                } while count - offset > 32
+                seed ^= other
+            }
+            if count - offset > 16 {
+                seed = fold(
+                    base.loadUnaligned(fromByteOffset: offset, as: UInt64.self) ^ secret1,
+                    base.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self) ^ seed)
+            }
+            first = base.loadUnaligned(fromByteOffset: count - 16, as: UInt64.self)
+            second = base.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
         }
-        hash ^= hash >> 32
-        hash = hash &* 0xD6E8_FEB8_6659_FD93
-        hash ^= hash >> 32
-        return hash
+        return fold(secret1 ^ UInt64(count), fold(first ^ secret1, second ^ seed))
     }
+
+    /// The high and low halves of the full 128-bit product, xored.
+    @inline(__always)
+    private static func fold(_ left: UInt64, _ right: UInt64) -> UInt64 {
+        let product = left.multipliedFullWidth(by: right)
+        return product.high ^ product.low
+    }
+
+    private static let secret0: UInt64 = 0xA076_1D64_78BD_642F
+    private static let secret1: UInt64 = 0xE703_7ED1_A0B4_28DB
+    private static let secret2: UInt64 = 0x8EBC_6AF0_9C88_C6E3
 }

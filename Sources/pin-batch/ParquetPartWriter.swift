@@ -45,7 +45,7 @@ final class ParquetPartWriter {
             let count = min(batch.count - row, rowsPerPart - current!.rows)
             let first = row
             // Two threads, each filling half of the columns: dictionary encoding is most of the work.
-            try current!.writer.appendRows(count, splittingColumnsAt: Self.columnSplit) { group, rows in
+            try current!.writer.appendRows(count, secondGroup: Self.secondGroup) { group, rows in
                 try Self.append(batch, rows: (first + rows.lowerBound)..<(first + rows.upperBound), to: group)
             }
             rows += count
@@ -55,38 +55,41 @@ final class ParquetPartWriter {
         }
     }
 
-    /// Columns 0-5 (ids, title, description, follower count, poster) on one thread, 6-11 (tags,
-    /// image, save location, category, downloaded) on the other: about even halves of the work.
-    private static let columnSplit = 6
+    /// Two threads fill the columns, each a group of them: dictionary encoding is most of the work, and
+    /// the tag list (about nine values a row) is the largest part. It goes with is_image_or_video, the
+    /// save location, the category and downloaded; the ids, title, description, follower count, poster
+    /// and image go on the other thread.
+    private static let secondGroup: Set<Int> = [6, 7, 9, 10, 11]
 
     /// Appends the group's columns of `rows` of the batch. The columns of ParquetSchema.cleanPins, in CleanRows order.
     private static func append(_ batch: CleanRows, rows: Range<Int>, to group: ParquetWriter.ColumnGroup) throws {
-        let left = group.columns.contains(0)
         try batch.bytes.withUnsafeBytes { bytes in
             for index in rows {
                 var row = CleanRows.Reader(bytes, at: batch.start(of: index))
                 let ind = row.integer()
+                if group.contains(0) { try group.append(ind, to: 0) }
                 let uniqueID = row.string()
+                if group.contains(1) { try group.append(utf8: uniqueID, to: 1) }
                 let title = row.string()
+                if group.contains(2) { try group.append(utf8: title, to: 2) }
                 let description = row.string()
+                if group.contains(3) { try group.append(utf8: description, to: 3) }
                 let followerCount = row.integer()
+                if group.contains(4) { try group.append(followerCount, to: 4) }
                 let posterName = row.string()
-                if left {
-                    try group.append(ind, to: 0)
-                    try group.append(utf8: uniqueID, to: 1)
-                    try group.append(utf8: title, to: 2)
-                    try group.append(utf8: description, to: 3)
-                    try group.append(followerCount, to: 4)
-                    try group.append(utf8: posterName, to: 5)
-                } else {
-                    let tags = row.list()
-                    try group.append(list: tags?.plain, count: tags?.count ?? 0, to: 6)
-                    try group.append(utf8: row.string(), to: 7)
-                    try group.append(utf8: row.string(), to: 8)
-                    try group.append(utf8: row.string(), to: 9)
-                    try group.append(utf8: row.string(), to: 10)
-                    try group.append(row.bool(), to: 11)
-                }
+                if group.contains(5) { try group.append(utf8: posterName, to: 5) }
+                let tags = row.list()
+                if group.contains(6) { try group.append(list: tags?.plain, count: tags?.count ?? 0, to: 6) }
+                let isImageOrVideo = row.string()
+                if group.contains(7) { try group.append(utf8: isImageOrVideo, to: 7) }
+                let imageSrc = row.string()
+                if group.contains(8) { try group.append(utf8: imageSrc, to: 8) }
+                let saveLocation = row.string()
+                if group.contains(9) { try group.append(utf8: saveLocation, to: 9) }
+                let category = row.string()
+                if group.contains(10) { try group.append(utf8: category, to: 10) }
+                let downloaded = row.bool()
+                if group.contains(11) { try group.append(downloaded, to: 11) }
             }
         }
     }

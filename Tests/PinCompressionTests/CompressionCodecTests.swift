@@ -28,6 +28,19 @@ private func samples() -> [[UInt8]] {
         #expect(try CompressionCodec.zstd.decompress(Array(output.dropFirst(3)), uncompressedSize: 1000) == input)
     }
 
+    @Test func reusedZstdContextGivesTheSameBytes() throws {
+        let compressor = try ZstdBlockCompressor()
+        // Twice over, so every block after the first goes through a context that has been used.
+        for sample in samples() + samples().reversed() {
+            for level in [nil, 1, 9] {
+                var reused: [UInt8] = [9]
+                try sample.withUnsafeBytes { try compressor.compress($0, appendingTo: &reused, level: level) }
+                #expect(reused.first == 9)
+                #expect(Array(reused.dropFirst()) == (try CompressionCodec.zstd.compress(sample, level: level)))
+            }
+        }
+    }
+
     @Test(arguments: [CompressionCodec.snappy, .gzip, .zstd])
     func corruptBlockThrows(codec: CompressionCodec) throws {
         let garbage: [UInt8] = Array("this is not compressed data at all, sorry".utf8)

@@ -125,6 +125,24 @@ private func cleanFollowers(_ text: String) -> (Int64?, CleaningCounts) {
             ("single", ["single"]),
             ("Home Decor,Décor d'été, 日本 ", ["Home Decor", "Décor d'été", "日本"]),
             ("\u{00A0}x\u{00A0}", ["\u{00A0}x\u{00A0}"]),
+            // Commas found a word at a time: at every place in a word, across words, none in the last.
+            (
+                "Beauty Tips and Tricks,Makeup Looks 2024,  Skincare Routine For Beginners ,x",
+                [
+                    "Beauty Tips and Tricks", "Makeup Looks 2024", "Skincare Routine For Beginners", "x",
+                ]
+            ),
+            (
+                "1234567,12345678,123456789,,,,,,,,1234567890123456,",
+                [
+                    "1234567", "12345678", "123456789", "1234567890123456",
+                ]
+            ),
+            (",,,,,,,,,,,,,,,,", []),
+            (
+                "a,b,c,d,e,f,g,h,i,jjjjjjjjjjjjjjjjj",
+                ["a", "b", "c", "d", "e", "f", "g", "h", "i", "jjjjjjjjjjjjjjjjj"]
+            ),
         ] as [(String, [String])])
     func splits(text: String, expected: [String]) {
         var cleaner = PinCleaner()

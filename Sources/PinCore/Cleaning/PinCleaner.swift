@@ -103,8 +103,7 @@ public struct PinCleaner: Sendable {
         func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) }
         var start = 0
         while start <= utf8.count {
-            var end = start
-            while end < utf8.count, utf8[end] != UInt8(ascii: ",") { end += 1 }
+            let end = nextComma(utf8, from: start)
             var low = start
             var high = end
             while low < high, isSpace(utf8[low]) { low += 1 }
@@ -112,6 +111,26 @@ public struct PinCleaner: Sendable {
             if low < high { body(UnsafeBufferPointer(rebasing: utf8[low..<high])) }
             start = end + 1
         }
+    }
+
+    /// Where the next comma at or after `start` is (`utf8.count` if none): eight bytes at a time, as tags
+    /// are mostly longer than that and a byte-by-byte search mispredicts at every comma.
+    @inline(__always)
+    private static func nextComma(_ utf8: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        guard let base = utf8.baseAddress else { return start }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        var position = start
+        while position + 8 <= utf8.count {
+            let word =
+                UInt64(littleEndian: UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self))
+                ^ (ones &* UInt64(UInt8(ascii: ",")))
+            // The lowest high bit marks the first zero byte, i.e. the first comma.
+            let zeros = (word &- ones) & ~word & (ones &* 0x80)
+            if zeros != 0 { return position + zeros.trailingZeroBitCount >> 3 }
+            position += 8
+        }
+        while position < utf8.count, base[position] != UInt8(ascii: ",") { position += 1 }
+        return position
     }
 
     private mutating func saveLocation(_ value: String?) -> String? {
