@@ -92,10 +92,18 @@ public struct CopyRow {
     /// A `text[]` value; an empty list is `{}`, not NULL.
     public mutating func append(_ value: [String]?) throws(PostgresError) {
         guard let value else { return appendNull() }
+        try appendArray(value.lazy.map(Optional.some))
+    }
+
+    /// A whole `text[]` value whose items may be NULL.
+    private mutating func appendArray(_ items: some Sequence<String?>) throws(PostgresError) {
         beginArray()
-        for var item in value {
-            let clean = item.withUTF8 { appendArrayItem($0) }
-            if !clean { throw nulError() }
+        for item in items {
+            guard var item else {
+                appendNullArrayItem()
+                continue
+            }
+            if !item.withUTF8({ appendArrayItem($0) }) { throw nulError() }
         }
         endArray()
     }
@@ -124,6 +132,19 @@ public struct CopyRow {
     /// One item of the array begun with `beginArray()`, as its UTF-8 bytes.
     public mutating func appendArrayItem(utf8 item: UnsafeRawBufferPointer) throws(PostgresError) {
         if !appendArrayItem(item.assumingMemoryBound(to: UInt8.self)) { throw nulError() }
+    }
+
+    /// A NULL item of the array begun with `beginArray()`.
+    private mutating func appendNullArrayItem() {
+        arrayItems += 1
+        switch format {
+        case .text:
+            if arrayItems > 1 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(contentsOf: "NULL".utf8)
+        case .binary:
+            appendBigEndian(Int32(-1))
+            setBigEndian(Int32(1), at: arrayStart + 8)  // the array holds NULLs
+        }
     }
 
     /// False on a NUL byte.
@@ -178,24 +199,12 @@ public struct CopyRow {
         case .int(let number): append(number)
         case .bool(let flag): append(flag)
         case .bytea(let data): append(bytea: data)
-        case .textArray(let items) where format == .binary:
-            beginArray()
-            for var item in items {
-                guard item != nil else {
-                    arrayItems += 1
-                    appendBigEndian(Int32(-1))
-                    setBigEndian(Int32(1), at: arrayStart + 8)  // the array holds NULLs
-                    continue
-                }
-                let clean = item!.withUTF8 { appendArrayItem($0) }
-                if !clean { throw nulError() }
-            }
-            endArray()
+        case .textArray(let items): try appendArray(items)
         case .double(let number) where format == .binary:
             separate()
             appendBigEndian(Int32(8))
             appendBigEndian(number.bitPattern)
-        case .double, .textArray:
+        case .double:
             separate()
             try appendEscaped(bytes: value!.textRepresentation)
         }
