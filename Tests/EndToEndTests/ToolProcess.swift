@@ -106,7 +106,10 @@ final class ScratchBroker: @unchecked Sendable {
     private var process: ToolProcess?
 
     init() throws {
-        port = Int.random(in: 30_000...39_999)
+        // Below Linux's ephemeral range (32768 up): while the broker is down for a restart, a client
+        // reconnecting to it could otherwise get this very port as its own source port (a TCP
+        // self-connect), or any other connection could hold it, and the restart could not listen.
+        port = Int.random(in: 20_000...29_999)
         dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("broker"))
         try start()
     }
