@@ -16,10 +16,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        // pin-api's HTTP server; the configuration trait is off to keep the build lean.
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
-        // Hummingbird's own I/O library; pin-api runs Swift concurrency on its event loops.
+        // pin-api's HTTP server: the event loops and the HTTP/1.1 codec.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
     ],
     targets: [
@@ -31,8 +28,6 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CSnappy", providers: [.apt(["libsnappy-dev"])]),
-        // The Swift concurrency runtime's global-executor hook, for pin-api.
-        .systemLibrary(name: "CSwiftConcurrencyHook"),
 
         // The core: records, cleaning rules, NDJSON, shared command-line conventions.
         .target(
@@ -56,11 +51,10 @@ let package = Package(
         .executableTarget(
             name: "pin-api",
             dependencies: [
-                "PinCore", "PinKafka", "CSwiftConcurrencyHook",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "PinCore", "PinKafka",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

@@ -72,20 +72,44 @@ public final class KafkaProducer: @unchecked Sendable {
     ) async throws(KafkaError) -> DeliveryReport {
         let result = await withCheckedContinuation {
             (continuation: CheckedContinuation<Result<DeliveryReport, KafkaError>, Never>) in
-            let promise = Unmanaged.passRetained(DeliveryPromise(continuation))
-            do throws(KafkaError) {
-                try key.withTypedBytes { (key) throws(KafkaError) in
-                    try value.withTypedBytes { (value) throws(KafkaError) in
-                        try enqueue(
-                            topic: topic, partition: partition, key: key, value: value, headers: headers,
-                            opaque: promise.toOpaque())
-                    }
+            let complete: @Sendable (Result<DeliveryReport, KafkaError>) -> Void = {
+                continuation.resume(returning: $0)
+            }
+            value.withUnsafeBytes { value in
+                guard let key else {
+                    return send(
+                        topic: topic, partition: partition, key: nil, value: value, headers: headers,
+                        completion: complete)
                 }
-            } catch {
-                promise.takeRetainedValue().continuation.resume(returning: .failure(error))
+                key.withUnsafeBytes { key in
+                    send(
+                        topic: topic, partition: partition, key: key, value: value, headers: headers,
+                        completion: complete)
+                }
             }
         }
         return try result.get()
+    }
+
+    /// Sends one message and calls `completion` with its delivery report: on the delivery-report
+    /// thread, or at once on the calling thread when librdkafka refuses the message outright.
+    /// The bytes are copied; `completion` is called exactly once and must not block.
+    public func send(
+        topic: String,
+        partition: Int32? = nil,
+        key: UnsafeRawBufferPointer?,
+        value: UnsafeRawBufferPointer,
+        headers: [KafkaHeader] = [],
+        completion: @escaping @Sendable (Result<DeliveryReport, KafkaError>) -> Void
+    ) {
+        let promise = Unmanaged.passRetained(DeliveryPromise(completion))
+        do throws(KafkaError) {
+            try enqueue(
+                topic: topic, partition: partition, key: key, value: value, headers: headers,
+                opaque: promise.toOpaque())
+        } catch {
+            promise.takeRetainedValue().complete(.failure(error))
+        }
     }
 
     /// Enqueues one message without waiting for its delivery (the high-throughput path).
@@ -249,12 +273,12 @@ public final class KafkaProducer: @unchecked Sendable {
     }
 }
 
-/// The continuation of one ``KafkaProducer/send(topic:partition:key:value:headers:)`` call,
-/// passed to librdkafka as the message opaque (retained until its report).
+/// The completion of one ``KafkaProducer/send(topic:partition:key:value:headers:completion:)``
+/// call, passed to librdkafka as the message opaque (retained until its report).
 private final class DeliveryPromise {
-    let continuation: CheckedContinuation<Result<DeliveryReport, KafkaError>, Never>
-    init(_ continuation: CheckedContinuation<Result<DeliveryReport, KafkaError>, Never>) {
-        self.continuation = continuation
+    let complete: @Sendable (Result<DeliveryReport, KafkaError>) -> Void
+    init(_ complete: @escaping @Sendable (Result<DeliveryReport, KafkaError>) -> Void) {
+        self.complete = complete
     }
 }
 
@@ -289,8 +313,8 @@ final class ProducerCallbacks: RDKafkaCallbacks, @unchecked Sendable {
             var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
             var pointer = message
             let timestamp = rd_kafka_message_timestamp(&pointer, &type)
-            promise.continuation.resume(
-                returning: .success(
+            promise.complete(
+                .success(
                     DeliveryReport(
                         topic: String(cString: rd_kafka_topic_name(message.rkt)),
                         partition: message.partition,
@@ -300,7 +324,7 @@ final class ProducerCallbacks: RDKafkaCallbacks, @unchecked Sendable {
                 )
             )
         } else {
-            promise.continuation.resume(returning: .failure(error(of: message)))
+            promise.complete(.failure(error(of: message)))
         }
     }
 

@@ -21,7 +21,13 @@ final class APIMetrics: Sendable {
     private let state = Mutex(State())
     private let inFlight = Atomic<Int>(0)
 
+    /// Requests begun (their head read) and not yet answered.
+    var requestsInFlight: Int { inFlight.load(ordering: .relaxed) }
+
     func requestStarted() { inFlight.add(1, ordering: .relaxed) }
+
+    /// A request whose connection closed before it was complete.
+    func requestAbandoned() { inFlight.subtract(1, ordering: .relaxed) }
 
     func requestFinished(route: String, status: Int) {
         inFlight.subtract(1, ordering: .relaxed)

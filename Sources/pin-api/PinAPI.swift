@@ -1,10 +1,9 @@
 import ArgumentParser
-import Hummingbird
-import Logging
 import PinCore
 import PinKafka
 
-struct PinAPI: AsyncParsableCommand {
+@main
+struct PinAPI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pin-api",
         abstract: "HTTP API that validates Pinterest records and publishes them to Kafka.",
@@ -35,6 +34,9 @@ struct PinAPI: AsyncParsableCommand {
     @Option(help: "Require 'Authorization: Bearer TOKEN' on POST routes (env PIN_API_TOKEN).")
     var token: String?
 
+    @Option(help: "Event-loop threads serving connections (default: one per core).")
+    var threads: Int?
+
     @Flag(inversion: .prefixedNo, help: "Log one line per request to stderr.")
     var accessLog = true
 
@@ -45,13 +47,12 @@ struct PinAPI: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard maxBody > 0 else { throw ValidationError("--max-body must be positive") }
         guard produceTimeout > 0 else { throw ValidationError("--produce-timeout must be positive") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
-    func run() async throws {
+    func run() throws {
+        ShutdownSignal.install(restartingSystemCalls: true)
         let logger = log.makeLogger(tool: "pin-api")
-        if !EventLoopConcurrency.installed {
-            logger.warning("Swift concurrency is not on the event loops: requests hop between threads")
-        }
         var configuration = KafkaProducerConfiguration(bootstrapServers: kafka.resolvedBrokers)
         // librdkafka fails a message it could not deliver in time, so a 503 means "not stored by us".
         configuration.messageTimeoutMilliseconds = Int(produceTimeout * 1000)
@@ -76,28 +77,24 @@ struct PinAPI: AsyncParsableCommand {
         }
         let routes = PinRoutes(
             publisher: RecordPublisher(producer: producer, topic: kafka.resolvedTopic, metrics: metrics),
-            readiness: readiness, metrics: metrics, maxBody: maxBody, retryAfter: max(1, Int(produceTimeout)))
+            readiness: readiness, metrics: metrics,
+            token: (token ?? Environment.value("PIN_API_TOKEN")).map { Array($0.utf8) },
+            retryAfter: max(1, Int(produceTimeout)))
+        let server = HTTPServer(
+            host: host, port: port, threads: threads, routes: routes, metrics: metrics, logger: logger,
+            maxBody: maxBody, accessLog: accessLog)
 
-        let router = Router()
-        router.add(middleware: RequestObserver(metrics: metrics, logger: logger, accessLog: accessLog))
-        routes.add(to: router, token: token ?? Environment.value("PIN_API_TOKEN"))
-
-        var serverLogger = Logger(label: "pin-api") { StreamLogHandler.standardError(label: $0) }
-        serverLogger.logLevel = log.logLevel == .debug ? .debug : .warning
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname(host, port: port)),
-            onServerRunning: { channel in
-                let address =
-                    channel.localAddress.map { "\($0.ipAddress ?? host):\($0.port ?? 0)" } ?? "\(host):\(port)"
+        // SIGTERM/SIGINT: stop accepting, finish the requests in flight, then flush the producer.
+        do {
+            try server.run(drainTimeout: .seconds(produceTimeout + 5)) { address in
                 logger.info(
                     "listening on http://\(address)",
                     [("brokers", kafka.resolvedBrokers), ("topic", kafka.resolvedTopic)])
-            },
-            logger: serverLogger
-        )
-        // SIGTERM/SIGINT: stop accepting, finish the requests in flight, then flush the producer.
-        try await app.runService()
+            }
+        } catch {
+            logger.error("cannot listen on \(host):\(port): \(error)")
+            throw ExitStatus.unavailable
+        }
         readiness.stop()
         do {
             try producer.flush(timeout: .seconds(produceTimeout + 5))

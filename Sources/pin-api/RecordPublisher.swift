@@ -7,21 +7,24 @@ struct RecordPublisher: Sendable {
     let topic: String
     let metrics: APIMetrics
 
-    /// Returns once Kafka acknowledged the record, or failed to within `message.timeout.ms`.
-    func publish(_ pin: RawPin) async -> Result<DeliveryReport, KafkaError> {
-        await publish(key: Array(pin.uniqueID.utf8), value: pin.jsonBytes())
+    /// Calls `completion` once Kafka acknowledged the record, or failed to within
+    /// `message.timeout.ms`: on the producer's delivery-report thread, so it must not block.
+    func publish(
+        key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer,
+        completion: @escaping @Sendable (Result<DeliveryReport, KafkaError>) -> Void
+    ) {
+        let start = ContinuousClock.now
+        producer.send(topic: topic, key: key, value: value) { [metrics] result in
+            metrics.observeProduce(seconds: (ContinuousClock.now - start).inSeconds)
+            completion(result)
+        }
     }
 
-    /// Publishes an encoded record (`RawPinEncoder`) keyed by its `unique_id`.
-    func publish(key: [UInt8], value: [UInt8]) async -> Result<DeliveryReport, KafkaError> {
-        let start = ContinuousClock.now
-        let result: Result<DeliveryReport, KafkaError>
-        do {
-            result = .success(try await producer.send(topic: topic, key: key, value: value))
-        } catch {
-            result = .failure(error)
+    func publish(_ pin: RawPin, completion: @escaping @Sendable (Result<DeliveryReport, KafkaError>) -> Void) {
+        let key = Array(pin.uniqueID.utf8)
+        let value = pin.jsonBytes()
+        key.withUnsafeBytes { key in
+            value.withUnsafeBytes { value in publish(key: key, value: value, completion: completion) }
         }
-        metrics.observeProduce(seconds: (ContinuousClock.now - start).inSeconds)
-        return result
     }
 }

@@ -19,6 +19,43 @@ import Testing
         #expect(marks.high == 2)
     }
 
+    /// The callback form (pin-api's): each completion is called exactly once, with its own report,
+    /// and a message librdkafka refuses is completed at once on the caller's thread.
+    @Test func sendWithCompletionReportsEachMessageOnce() throws {
+        let cluster = try KafkaMockCluster()
+        let topic = uniqueName("completion")
+        try cluster.createTopic(topic, partitions: 2)
+        var configuration = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
+        configuration.properties["message.max.bytes"] = "2000"
+        let producer = try KafkaProducer(configuration: configuration)
+        let reports = Mutex<[Int: [DeliveryReport]]>([:])
+        for index in 0..<200 {
+            bytes("key-\(index)").withUnsafeBytes { key in
+                bytes("value-\(index)").withUnsafeBytes { value in
+                    producer.send(topic: topic, key: key, value: value) { result in
+                        if case .success(let report) = result {
+                            reports.withLock { $0[index, default: []].append(report) }
+                        }
+                    }
+                }
+            }
+        }
+        try producer.flush(timeout: .seconds(30))
+        let seen = reports.withLock { $0 }
+        #expect(seen.count == 200)
+        #expect(seen.values.allSatisfy { $0.count == 1 })
+        let positions = Set(seen.values.map { "\($0[0].partition)/\($0[0].offset)" })
+        #expect(positions.count == 200)
+
+        let refused = Mutex<KafkaError?>(nil)
+        [UInt8](repeating: 65, count: 5_000).withUnsafeBytes { value in
+            producer.send(topic: topic, key: nil, value: value) { result in
+                if case .failure(let error) = result { refused.withLock { $0 = error } }
+            }
+        }
+        #expect(refused.withLock { $0 }?.code == .messageSizeTooLarge)
+    }
+
     @Test func bulkProduceCountsEveryDeliveryAndFlushes() throws {
         let cluster = try KafkaMockCluster()
         let topic = uniqueName("bulk")
