@@ -165,6 +165,22 @@ struct StreamFixture {
         return result
     }
 
+    /// Waits (up to 10 s) until no other session of this database is open, such as the backend of
+    /// a sink that was just killed and may still be committing its last transaction.
+    func waitForOtherSessionsToEnd(_ db: PostgresConnection) async throws {
+        let end = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < end {
+            let others = try db.execute(
+                """
+                SELECT count(*) AS n FROM pg_stat_activity
+                WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+                """
+            ).single?.int64("n")
+            if others == 0 { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
     /// High watermark per partition.
     func endOffsets() throws -> [Int32: Int64] {
         let admin = try KafkaAdmin(bootstrapServers: StreamTestEnvironment.brokers)

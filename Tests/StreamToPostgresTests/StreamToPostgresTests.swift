@@ -162,6 +162,9 @@ import Testing
             let killed = try sink.wait(timeout: .seconds(30))
             #expect(killed.status == SIGKILL || killed.status == 9, "round \(round): \(killed.stderr)")
             kills += 1
+            // A COMMIT the sink sent just before it died is still carried out by its backend:
+            // wait for that backend to end before reading what is stored.
+            try await fixture.waitForOtherSessionsToEnd(db)
             let stored = (try? fixture.storedOffsets(db)) ?? [:]
             progress.append(stored)
             // Stop once a good share is stored, so that the last run still has work left.
