@@ -99,7 +99,7 @@ public final class ArchiveConsumer: @unchecked Sendable {
     /// recovers from them).
     private func pollBatch() throws -> KafkaBatchResult {
         do {
-            let result = try consumer.pollInPlace(upTo: Self.batchSize, timeout: .milliseconds(200)) { try archive($0) }
+            let result = try consumer.pollInPlace(upTo: batchLimit, timeout: .milliseconds(200)) { try archive($0) }
             for error in result.errors {
                 if error.isFatal { throw error }
                 logger.warning("kafka: \(error)")
@@ -123,6 +123,18 @@ public final class ArchiveConsumer: @unchecked Sendable {
 
     private func throwHookFailure() throws {
         if let failure = hookFailure { throw failure }
+    }
+
+    /// With `--once`, no more than the messages still wanted: librdkafka's batch call returns as
+    /// soon as it holds that many, where a full-size batch would wait out the timeout at the end.
+    private var batchLimit: Int {
+        guard once, !nextOffsets.isEmpty else { return Self.batchSize }
+        var remaining: Int64 = 0
+        for (partition, next) in nextOffsets {
+            guard let target = targets[partition] else { return Self.batchSize }
+            remaining += max(0, target - next)
+        }
+        return Int(min(Int64(Self.batchSize), max(1, remaining)))
     }
 
     private var reachedTargets: Bool {
