@@ -59,6 +59,9 @@ private func parses(_ text: String) throws -> RawPin {
     @Test(
         arguments: [
             (#""12""#, 12), ("0", 0), ("9223372036854775807", Int64.max),
+            // JSON numbers are values: an integral one is an integer whatever its spelling.
+            ("1.0", 1), ("1e2", 100), ("1E+2", 100), ("-0", 0), ("-0.0", 0), ("100e-2", 1), ("0e99", 0),
+            ("9.223372036854775807e18", Int64.max),
         ] as [(String, Int64)])
     func indexCoercions(json: String, expected: Int64) throws {
         #expect(try parses(with("index", json)).index == expected)
@@ -70,6 +73,9 @@ private func parses(_ text: String) throws -> RawPin {
             (#""""#, "int_parsing"), (#"" 12""#, "int_parsing"), ("-1", "greater_than_equal"),
             ("1.5", "int_from_float"), ("9223372036854775808", "int_parsing_size"),
             (#""99999999999999999999""#, "int_parsing_size"), ("[1]", "int_type"),
+            ("1e400", "int_parsing_size"), ("9.223372036854775808e18", "int_parsing_size"), ("0.5", "int_from_float"),
+            ("1.05e1", "int_from_float"), ("1e-400", "int_from_float"), ("-1e30", "greater_than_equal"),
+            ("-2.0", "greater_than_equal"),
         ] as [(String?, String)])
     func badIndex(json: String?, type: String) {
         let found = errors(with("index", json))
@@ -111,6 +117,9 @@ private func parses(_ text: String) throws -> RawPin {
         #expect(try parses(with("follower_count", #""User Info Error""#)).followerCount == .text("User Info Error"))
         #expect(try parses(with("follower_count", "null")).followerCount == nil)
         #expect(errors(with("follower_count", "1.5")).map(\.type) == ["int_from_float"])
+        #expect(try parses(with("follower_count", "1.0")).followerCount == .number(1))
+        #expect(try parses(with("follower_count", "-2e1")).followerCount == .number(-20))
+        #expect(errors(with("follower_count", "1e30")).map(\.type) == ["int_parsing_size"])
         #expect(errors(with("follower_count", "true")).map(\.type) == ["string_type"])
     }
 
@@ -119,13 +128,20 @@ private func parses(_ text: String) throws -> RawPin {
             ("0", RawPin.Downloaded.integer(false)), ("1", .integer(true)), (#""0""#, .integer(false)),
             (#""1""#, .integer(true)), ("true", .boolean(true)), ("false", .boolean(false)),
             (#""true""#, .boolean(true)), (#""false""#, .boolean(false)),
+            ("1.0", .integer(true)), ("0e0", .integer(false)), ("-0", .integer(false)),
         ] as [(String, RawPin.Downloaded)])
     func downloadedForms(json: String, expected: RawPin.Downloaded) throws {
         #expect(try parses(with("downloaded", json)).downloaded == expected)
     }
 
+    @Test func anIntegralNumberIsPublishedAsAnInteger() throws {
+        let json = String(decoding: try parses(with("index", "1e2")).jsonBytes(), as: UTF8.self)
+        #expect(json.hasPrefix(#"{"index":100,"#))
+    }
+
     @Test func badDownloaded() {
         #expect(errors(with("downloaded", "2")).map(\.type) == ["bool_parsing"])
+        #expect(errors(with("downloaded", "0.5")).map(\.type) == ["bool_parsing"])
         #expect(errors(with("downloaded", #""yes""#)).map(\.type) == ["bool_parsing"])
         #expect(errors(with("downloaded", "[]")).map(\.type) == ["bool_type"])
     }

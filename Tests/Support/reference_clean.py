@@ -5,7 +5,8 @@ usage: reference_clean.py generate SAMPLE.jsonl DIR SEED
            writes three objects (partitions 0-2) of dirty records, pin-consume-s3's layout, under
            DIR/t/dt=2026-11-28/: real rows from SAMPLE with their fields replaced by edge cases of every
            rule (placeholders, near-misses, follower counts that round or overflow, tag lists to trim,
-           loose index and downloaded forms, wrong types, missing fields, malformed lines, repeated ids)
+           loose index and downloaded forms (integral JSON numbers such as 100.0 and -0.0 are integers),
+           wrong types, missing fields, malformed lines, repeated ids)
        reference_clean.py check DIR OUT
            reads the objects under DIR/t/, cleans them here, and compares with pin-batch's output in OUT
            (every Parquet row, the rejects file, _REPORT.json); prints one JSON object and exits 1 on
@@ -30,6 +31,18 @@ OPTIONAL_TEXT = ["title", "description", "poster_name", "tag_list", "is_image_or
 INT64_MAX = 2**63 - 1
 
 
+def as_integer(value):
+    """The integer a JSON number stands for, else None. JSON numbers are values: 1.0, 1e2 and -0
+    are integers (records are read with parse_float=Decimal, so this is exact); 1.5 is not."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, decimal.Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    return None
+
+
 def valid(record):
     """The record's index and downloaded as they validate, or None when the record is rejected."""
     if not isinstance(record, dict):
@@ -37,7 +50,9 @@ def valid(record):
     index = record.get("index")
     if isinstance(index, str) and re.fullmatch(r"[0-9]+", index):
         index = int(index)
-    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= INT64_MAX:
+    else:
+        index = as_integer(index)
+    if index is None or not 0 <= index <= INT64_MAX:
         return None
     unique_id = record.get("unique_id")
     if not isinstance(unique_id, str) or not UUID_FORM.fullmatch(unique_id):
@@ -49,14 +64,16 @@ def valid(record):
         if record.get(field) is not None and not isinstance(record[field], str):
             return None
     count = record.get("follower_count")
-    if count is not None and (isinstance(count, bool) or not isinstance(count, (str, int))):
-        return None
+    if count is not None and not isinstance(count, str):
+        number = as_integer(count)
+        if number is None or not -(2**63) <= number <= INT64_MAX:
+            return None
     downloaded = record.get("downloaded")
     if downloaded is not None:
         if isinstance(downloaded, bool):
             pass
-        elif isinstance(downloaded, int) and not isinstance(downloaded, bool) and downloaded in (0, 1):
-            downloaded = downloaded == 1
+        elif as_integer(downloaded) in (0, 1):
+            downloaded = as_integer(downloaded) == 1
         elif isinstance(downloaded, str) and downloaded in ("0", "1", "true", "false"):
             downloaded = downloaded in ("1", "true")
         else:
@@ -67,8 +84,9 @@ def valid(record):
 def follower_count(value):
     if value is None:
         return None
-    if isinstance(value, int):
-        return value if -(2**63) <= value <= INT64_MAX else None
+    if not isinstance(value, str):
+        number = as_integer(value)  # valid() let only integers in range through
+        return number if number >= 0 else None  # a negative count is unparseable
     if re.fullmatch(r"[0-9]+", value):
         number = int(value)
     else:
@@ -123,14 +141,15 @@ def dirty(sample, ids, rng):
 
     record = dict(rng.choice(sample))
     record["unique_id"] = rng.choice(ids)
-    record["index"] = pick([rng.randint(0, 10**6), str(rng.randint(0, 9999)), 0, "007", INT64_MAX],
-                           [2**63, -1, "12a", "", 1.5, True, None])
+    record["index"] = pick([rng.randint(0, 10**6), str(rng.randint(0, 9999)), 0, "007", INT64_MAX, 100.0, -0.0],
+                           [2**63, -1, "12a", "", 1.5, True, None, 1e30, -2.0])
     record["follower_count"] = rng.choice([
-        "2M", "10k", "1.5k", "1.2345k", "0.5k", "999", 305, 0, "1.5", " 305", "1K", "-5", "", "User Info Error",
+        "2M", "10k", "1.5k", "1.2345k", "0.5k", "999", 305, 0, -5, 3.0, -2.0, "1.5", " 305", "1K", "-5", "",
+        "User Info Error",
         None, "9223372036854775807", "9223372036854775808", "9223372036.854775807B", "9999999999B", "0.0005k",
         "1.0005k", "00012", "1.k", ".5k", "12kk", "\uff11\uff12", "2m"])
     if rng.random() < 0.02:
-        record["follower_count"] = rng.choice([1.5, True, ["1"]])
+        record["follower_count"] = rng.choice([1.5, True, ["1"], 2**70])
     record["tag_list"] = rng.choice([
         record.get("tag_list"), record.get("tag_list"), ",", " , a ,b,, c\t", "N,o, ,T,a,g,s, ,A,v,a,i,l,a,b,l,e",
         "n,o, ,T,a,g,s", "", None, "\u00a0x\u00a0,y", "a\u2003", "x,\x0by\x0c", "solo"])
@@ -147,7 +166,7 @@ def dirty(sample, ids, rng):
     record["save_location"] = rng.choice([
         record.get("save_location"), "Local save in Local save in /data/x", "Local save in ", "",
         "local save in /x", None])
-    record["downloaded"] = pick([0, 1, True, False, None, "0", "1", "true", "false"], [2, "yes", "True"])
+    record["downloaded"] = pick([0, 1, True, False, None, "0", "1", "true", "false", 1.0, 0.0], [2, "yes", "True", 0.5])
     if rng.random() < 0.03:
         record[rng.choice(["category", "title", "tag_list"])] = rng.choice(["", None, 5, ["a"]])
     if rng.random() < 0.03:
@@ -176,7 +195,7 @@ def records(directory):
         first_offset = int(os.path.basename(path).split("+")[2].split(".")[0])
         for number, line in enumerate(open(path, encoding="utf-8")):
             try:
-                record = json.loads(line)
+                record = json.loads(line, parse_float=decimal.Decimal)
             except ValueError:
                 record = None
             yield first_offset + number, record

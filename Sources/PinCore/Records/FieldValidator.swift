@@ -18,33 +18,31 @@ struct FieldValidator {
         case nil:
             fail(field, "missing", "Field required")
         case .number(let text):
-            return integer(field, text)
+            return nonNegativeInteger(field, JSONInteger(text))
         case .string(let text):
             guard !text.isEmpty, text.utf8.allSatisfy(Self.isDigit) else {
                 fail(field, "int_parsing", "Input should be a valid integer, unable to parse string as an integer")
                 return nil
             }
-            return integer(field, text)
+            return nonNegativeInteger(field, JSONInteger(text))
         default:
             fail(field, "int_type", "Input should be a valid integer")
         }
         return nil
     }
 
-    private mutating func integer(_ field: String, _ text: String) -> Int64? {
-        guard text.utf8.allSatisfy({ Self.isDigit($0) || $0 == UInt8(ascii: "-") }) else {
-            fail(field, "int_from_float", "Input should be a valid integer, got a number with a fractional part")
-            return nil
-        }
-        if text.hasPrefix("-") {
+    private mutating func nonNegativeInteger(_ field: String, _ number: JSONInteger) -> Int64? {
+        switch number {
+        case .value(let value) where value >= 0:
+            return value
+        case .value, .outOfRange(negative: true):
             fail(field, "greater_than_equal", "Input should be greater than or equal to 0")
-            return nil
-        }
-        guard let value = Int64(text) else {
+        case .outOfRange(negative: false):
             fail(field, "int_parsing_size", "Unable to parse input as an integer, exceeded maximum size")
-            return nil
+        case .fractional:
+            fail(field, "int_from_float", "Input should be a valid integer, got a number with a fractional part")
         }
-        return value
+        return nil
     }
 
     mutating func uniqueID() -> String? {
@@ -97,15 +95,15 @@ struct FieldValidator {
         case nil, .null: return nil
         case .string(let text): return .text(text)
         case .number(let text):
-            guard text.utf8.allSatisfy({ Self.isDigit($0) || $0 == UInt8(ascii: "-") }) else {
-                fail(field, "int_from_float", "Input should be a valid integer, got a number with a fractional part")
-                return nil
-            }
-            guard let value = Int64(text) else {
+            switch JSONInteger(text) {
+            case .value(let value):
+                return .number(value)
+            case .outOfRange:
                 fail(field, "int_parsing_size", "Unable to parse input as an integer, exceeded maximum size")
-                return nil
+            case .fractional:
+                fail(field, "int_from_float", "Input should be a valid integer, got a number with a fractional part")
             }
-            return .number(value)
+            return nil
         default:
             fail(field, "string_type", "Input should be a valid string or integer")
             return nil
@@ -117,8 +115,10 @@ struct FieldValidator {
         switch object[field] {
         case nil, .null: return nil
         case .bool(let flag): return .boolean(flag)
-        case .number("0"), .string("0"): return .integer(false)
-        case .number("1"), .string("1"): return .integer(true)
+        case .number(let text) where JSONInteger(text) == .value(0): return .integer(false)
+        case .number(let text) where JSONInteger(text) == .value(1): return .integer(true)
+        case .string("0"): return .integer(false)
+        case .string("1"): return .integer(true)
         case .string("true"): return .boolean(true)
         case .string("false"): return .boolean(false)
         case .number, .string:
@@ -151,5 +151,78 @@ struct FieldValidator {
             valid &= digit | letter
         }
         return valid == 1
+    }
+}
+
+/// The integer a JSON number stands for. JSON numbers are values, so `1.0`, `1e2` and `-0` are
+/// the integers 1, 100 and 0, as JSON Schema and FastAPI read them; `1.5` is not an integer.
+/// Worked out exactly on the digits, never through a Double.
+enum JSONInteger: Equatable {
+    case value(Int64)
+    case fractional
+    case outOfRange(negative: Bool)
+
+    /// - Parameter text: a number as the JSON grammar allows it (or a string of digits).
+    init(_ text: String) {
+        let bytes = Array(text.utf8)
+        var position = 0
+        let negative = bytes.first == UInt8(ascii: "-")
+        if negative { position += 1 }
+        var digits: [UInt8] = []
+        while position < bytes.count, FieldValidator.isDigit(bytes[position]) {
+            digits.append(bytes[position])
+            position += 1
+        }
+        var fractionDigits = 0
+        if position < bytes.count, bytes[position] == UInt8(ascii: ".") {
+            position += 1
+            while position < bytes.count, FieldValidator.isDigit(bytes[position]) {
+                digits.append(bytes[position])
+                fractionDigits += 1
+                position += 1
+            }
+        }
+        var exponent = 0
+        if position < bytes.count, bytes[position] | 0x20 == UInt8(ascii: "e") {
+            position += 1
+            var exponentNegative = false
+            if position < bytes.count, bytes[position] == UInt8(ascii: "-") || bytes[position] == UInt8(ascii: "+") {
+                exponentNegative = bytes[position] == UInt8(ascii: "-")
+                position += 1
+            }
+            while position < bytes.count, FieldValidator.isDigit(bytes[position]) {
+                exponent = min(exponent * 10 + Int(bytes[position] - UInt8(ascii: "0")), 1_000_000)
+                position += 1
+            }
+            if exponentNegative { exponent = -exponent }
+        }
+        guard let first = digits.firstIndex(where: { $0 != UInt8(ascii: "0") }) else {
+            self = .value(0)  // 0, -0, 0.0, 0e7
+            return
+        }
+        var significant = Array(digits[first...])
+        let scale = exponent - fractionDigits
+        if scale < 0 {
+            // The last -scale digits lie after the point: an integer only if they are all zero.
+            guard -scale < significant.count, significant.suffix(-scale).allSatisfy({ $0 == UInt8(ascii: "0") })
+            else {
+                self = .fractional
+                return
+            }
+            significant.removeLast(-scale)
+        } else {
+            guard significant.count + scale <= 19 else {
+                self = .outOfRange(negative: negative)
+                return
+            }
+            significant += repeatElement(UInt8(ascii: "0"), count: scale)
+        }
+        guard significant.count <= 19, let magnitude = UInt64(String(decoding: significant, as: UTF8.self)),
+            magnitude <= (negative ? UInt64(Int64.max) + 1 : UInt64(Int64.max))
+        else {
+            self = .outOfRange(negative: negative)
+            return
+        }
+        self = .value(negative ? Int64(truncatingIfNeeded: 0 &- magnitude) : Int64(magnitude))
     }
 }

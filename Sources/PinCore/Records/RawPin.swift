@@ -1,7 +1,8 @@
 /// A validated raw pin as it arrives at the API and travels through Kafka (SPEC 1.1).
 ///
 /// Unknown fields are dropped. Values keep their received form apart from the coercions
-/// FastAPI would make (`index` from a digit string, `downloaded` from `"0"`/`"1"`/`"true"`/`"false"`).
+/// FastAPI would make (`index` from a digit string, `downloaded` from `"0"`/`"1"`/`"true"`/`"false"`),
+/// and integral JSON numbers (`1.0`, `1e2`, `-0`) are read as the integers they stand for.
 public struct RawPin: Sendable, Equatable {
     public var index: Int64
     public var uniqueID: String
