@@ -34,9 +34,6 @@ struct PinProduce: ParsableCommand {
     @Option(help: "Seconds librdkafka keeps retrying a message before its delivery fails (message.timeout.ms).")
     var timeout: Double = 60
 
-    @Option(help: ArgumentHelp("A librdkafka properties file (key=value lines); -X wins over it.", valueName: "path"))
-    var propertiesFile: String?
-
     @OptionGroup var kafka: KafkaOptions
     @OptionGroup var log: LogOptions
 
@@ -57,7 +54,6 @@ struct PinProduce: ParsableCommand {
             logger.log(LogLevel(level), "kafka \(facility): \(message)")
         }
         do {
-            if let propertiesFile { configuration.properties = try KafkaProperties.load(path: propertiesFile) }
             for (key, value) in try kafka.parsedProperties() { configuration.properties[key] = value }
         } catch {
             logger.error("\(error)")

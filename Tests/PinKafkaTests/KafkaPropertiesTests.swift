@@ -1,26 +1,14 @@
-import PinKafka
 import Testing
 
+@testable import PinKafka
+
 @Suite struct KafkaPropertiesTests {
-    @Test func parsesPairsAtTheFirstEquals() throws {
-        let pair = try KafkaProperties.parse(pair: "sasl.jaas.config=a=b")
-        #expect(pair.key == "sasl.jaas.config")
-        #expect(pair.value == "a=b")
-        #expect(throws: KafkaError.self) { try KafkaProperties.parse(pair: "=x") }
-        #expect(throws: KafkaError.self) { try KafkaProperties.parse(pair: "novalue") }
-    }
-
-    @Test func parsesPropertiesFiles() throws {
-        let text = """
-            # comment
-            ! also a comment
-            compression.type = zstd
-            linger.ms:20
-
-            security.protocol=SASL_SSL\r
-            """
-        let properties = try KafkaProperties.parse(fileContents: text)
-        #expect(properties == ["compression.type": "zstd", "linger.ms": "20", "security.protocol": "SASL_SSL"])
-        #expect(throws: KafkaError.self) { try KafkaProperties.parse(fileContents: "just a line") }
+    @Test func secretPropertiesAreRecognised() {
+        #expect(KafkaProperties.isSecret("sasl.password"))
+        #expect(KafkaProperties.isSecret("ssl.key.password"))
+        #expect(KafkaProperties.isSecret("sasl.oauthbearer.client.secret"))
+        #expect(KafkaProperties.isSecret("ssl.key.pem"))
+        #expect(!KafkaProperties.isSecret("bootstrap.servers"))
+        #expect(!KafkaProperties.isSecret("compression.type"))
     }
 }

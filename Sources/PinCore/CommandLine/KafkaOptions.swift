@@ -18,6 +18,14 @@ public struct KafkaOptions: ParsableArguments, Sendable {
     )
     public var properties: [String] = []
 
+    @Option(
+        name: [.customShort("F"), .customLong("properties-file")],
+        help: ArgumentHelp(
+            "A file of librdkafka properties, key=value lines (# or ! starts a comment), as kcat -F reads it; -X wins.",
+            valueName: "file")
+    )
+    public var propertiesFile: String?
+
     public init() {}
 
     public var resolvedBrokers: String {
@@ -28,13 +36,50 @@ public struct KafkaOptions: ParsableArguments, Sendable {
         topic ?? Environment.value("PIN_TOPIC") ?? "pinterest_topic"
     }
 
-    /// The `-X` pairs split at the first `=`.
+    /// The properties of the `-F` file, then the `-X` pairs (so that a later one wins). A `-X`
+    /// pair splits at its first `=`; a file line, Java-style, at its first `=` or `:`, trimmed.
     public func parsedProperties() throws -> [(key: String, value: String)] {
-        try properties.map { pair in
-            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
-                throw ValidationError("-X takes key=value, got '\(pair)'")
+        var pairs: [(key: String, value: String)] = []
+        if let propertiesFile {
+            for (number, line) in try Self.lines(of: propertiesFile).enumerated() {
+                let text = line.trimmingASCIIWhitespace()
+                if text.isEmpty || text.hasPrefix("#") || text.hasPrefix("!") { continue }
+                guard let split = text.firstIndex(where: { $0 == "=" || $0 == ":" }), split != text.startIndex else {
+                    // The line is not echoed: it may hold a secret.
+                    throw ValidationError("\(propertiesFile):\(number + 1): expected key=value")
+                }
+                pairs.append(
+                    (
+                        text[..<split].trimmingASCIIWhitespace(),
+                        text[text.index(after: split)...].trimmingASCIIWhitespace()
+                    ))
             }
-            return (String(pair[..<equals]), String(pair[pair.index(after: equals)...]))
+        }
+        for (number, pair) in properties.enumerated() {
+            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                // Not echoed: a mistyped pair may hold a secret (sasl.password:…).
+                throw ValidationError("-X takes key=value; -X number \(number + 1) is not one")
+            }
+            pairs.append((String(pair[..<equals]), String(pair[pair.index(after: equals)...])))
+        }
+        return pairs
+    }
+
+    private static func lines(of path: String) throws -> [Substring] {
+        guard let file = fopen(path, "r") else {
+            throw ValidationError("cannot read -F \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = fread(&chunk, 1, chunk.count, file)
+            if count == 0 { break }
+            bytes += chunk[..<count]
+        }
+        // Split the bytes, not the text: "\r\n" is one Character.
+        return bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map {
+            Substring(String(decoding: $0, as: UTF8.self))
         }
     }
 
@@ -49,5 +94,16 @@ public enum Environment {
         guard let raw = getenv(name) else { return nil }
         let value = String(cString: raw)
         return value.isEmpty ? nil : value
+    }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing spaces, tabs and line ends.
+    func trimmingASCIIWhitespace() -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
+            return ""
+        }
+        return String(self[first...last])
     }
 }
