@@ -21,10 +21,13 @@ public final class KafkaProducer: @unchecked Sendable {
     private var pollThread: PollThread?
 
     /// - Parameter deliveryFailureHandler: called on the delivery-report thread for every failed
-    ///   message enqueued with ``produce(topic:partition:key:value:headers:tag:)``, with its tag.
+    ///   message enqueued with ``produce(topic:partition:key:value:headers:tag:)``, with its tag and
+    ///   its value (valid during the call only).
     public init(
         configuration: KafkaProducerConfiguration,
-        deliveryFailureHandler: (@Sendable (_ tag: UInt, _ error: KafkaError) -> Void)? = nil
+        deliveryFailureHandler: (
+            @Sendable (_ tag: UInt, _ error: KafkaError, _ value: UnsafeRawBufferPointer) -> Void
+        )? = nil
     ) throws(KafkaError) {
         let callbacks = ProducerCallbacks(failureHandler: deliveryFailureHandler, logHandler: configuration.logHandler)
         self.callbacks = callbacks
@@ -171,6 +174,14 @@ public final class KafkaProducer: @unchecked Sendable {
         }
     }
 
+    /// Gives up on every message still queued or in flight: each gets its delivery report now,
+    /// as a failure (`_PURGE_QUEUE` or `_PURGE_INFLIGHT`), though the broker may have stored some
+    /// of those that were in flight.
+    public func abandonPending() {
+        _ = rd_kafka_purge(client.handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+        _ = rd_kafka_poll(client.handle, 0)
+    }
+
     /// The fatal error librdkafka raised, if any (for the idempotent producer, e.g. a sequence the
     /// broker no longer knows). From then on every message fails: the producer must be replaced.
     public var fatalFailure: KafkaError? {
@@ -286,9 +297,11 @@ private final class DeliveryPromise {
 final class ProducerCallbacks: RDKafkaCallbacks, @unchecked Sendable {
     private let deliveredCount = Atomic<Int>(0)
     private let failedCount = Atomic<Int>(0)
-    private let failureHandler: (@Sendable (UInt, KafkaError) -> Void)?
+    private let failureHandler: (@Sendable (UInt, KafkaError, UnsafeRawBufferPointer) -> Void)?
 
-    init(failureHandler: (@Sendable (UInt, KafkaError) -> Void)?, logHandler: KafkaLogHandler?) {
+    init(
+        failureHandler: (@Sendable (UInt, KafkaError, UnsafeRawBufferPointer) -> Void)?, logHandler: KafkaLogHandler?
+    ) {
         self.failureHandler = failureHandler
         super.init(logHandler: logHandler)
     }
@@ -304,7 +317,10 @@ final class ProducerCallbacks: RDKafkaCallbacks, @unchecked Sendable {
         if bits & 1 == 1 {
             let ok = message.err == RD_KAFKA_RESP_ERR_NO_ERROR
             if ok { deliveredCount.add(1, ordering: .releasing) } else { failedCount.add(1, ordering: .releasing) }
-            if !ok, let failureHandler { failureHandler(bits >> 1, error(of: message)) }
+            if !ok, let failureHandler {
+                failureHandler(
+                    bits >> 1, error(of: message), UnsafeRawBufferPointer(start: message.payload, count: message.len))
+            }
             return
         }
         guard let opaque = message._private else { return }

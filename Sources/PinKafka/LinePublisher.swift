@@ -74,17 +74,18 @@ public final class LinePublisher: @unchecked Sendable {
     static let lineBits: UInt = 42
 
     /// - Parameter onDeliveryFailure: called on the delivery-report thread for each line whose
-    ///   delivery failed after librdkafka's retries.
+    ///   delivery failed after librdkafka's retries, with the message's value (valid during the
+    ///   call only).
     public init(
         configuration: KafkaProducerConfiguration,
         topic: String,
-        onDeliveryFailure: @escaping @Sendable (Location, KafkaError) -> Void
+        onDeliveryFailure: @escaping @Sendable (Location, KafkaError, UnsafeRawBufferPointer) -> Void
     ) throws(KafkaError) {
         let inputs = Inputs()
         self.inputs = inputs
         self.topic = topic
-        producer = try KafkaProducer(configuration: configuration) { tag, error in
-            onDeliveryFailure(inputs.location(tag), error)
+        producer = try KafkaProducer(configuration: configuration) { tag, error, value in
+            onDeliveryFailure(inputs.location(tag), error, value)
         }
         topicHandle = try producer.topicHandle(topic)
     }

@@ -31,6 +31,12 @@ struct PinProduce: ParsableCommand {
     @Option(help: ArgumentHelp("Copy rejected lines here, verbatim.", valueName: "path"))
     var rejectFile: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Write the message of every line whose delivery failed here, one per line, to send again later.",
+            valueName: "path"))
+    var failedFile: String?
+
     @Option(help: "Seconds librdkafka keeps retrying a message before its delivery fails (message.timeout.ms).")
     var timeout: Double = 60
 
@@ -60,10 +66,16 @@ struct PinProduce: ParsableCommand {
             throw ExitStatus.usage
         }
         let topic = kafka.resolvedTopic
+        let failed: FailedFile?
+        do { failed = try failedFile.map { try FailedFile(path: $0) } } catch {
+            logger.error("\(error)")
+            throw ExitStatus.ioError
+        }
         let shownFailures = Atomic<Int>(0)
         let publisher: LinePublisher
         do {
-            publisher = try LinePublisher(configuration: configuration, topic: topic) { location, error in
+            publisher = try LinePublisher(configuration: configuration, topic: topic) { location, error, value in
+                failed?.append(value)
                 let shown = shownFailures.add(1, ordering: .relaxed).newValue
                 if shown <= 100 {
                     StandardStream.writeError("\(location): delivery failed: \(error)\n")
@@ -142,6 +154,13 @@ struct PinProduce: ParsableCommand {
         }
         progress.finish()
         do { try rejects?.close() } catch { inputError = inputError ?? error }
+        if abandoned > 0 {
+            // Their reports come now, as failures (into the failed file with the others).
+            publisher.producer.abandonPending()
+            try? publisher.producer.flush(timeout: .seconds(1))
+            logger.error("gave up on \(abandoned) messages on a second signal; the broker may have stored some of them")
+        }
+        do { try failed?.close() } catch { inputError = inputError ?? error }
 
         let totals = publisher.totals
         let seconds =
@@ -149,20 +168,22 @@ struct PinProduce: ParsableCommand {
             + Double((ContinuousClock.now - started).components.seconds)
         let rate = seconds > 0 ? Double(totals.delivered) / seconds : 0
         logger.info(
-            "\(totals.delivered) records published, \(totals.rejected) rejected, \(totals.failed + abandoned) failed "
+            "\(totals.delivered) records published, \(totals.rejected) rejected, \(totals.failed) failed "
                 + "in \(String(format2: seconds)) s (\(Int(rate)) records/s)",
             [
                 ("records", "\(totals.delivered)"), ("rejected", "\(totals.rejected)"),
-                ("failed", "\(totals.failed + abandoned)"),
+                ("failed", "\(totals.failed)"),
                 ("seconds", String(format2: seconds)), ("records_per_s", "\(Int(rate))"),
             ]
         )
-        if abandoned > 0 { logger.error("abandoned \(abandoned) messages without a delivery report") }
+        if let failedFile, totals.failed > 0 {
+            logger.error("the \(totals.failed) messages that failed are in \(failedFile), to send again")
+        }
         if let inputError {
             logger.error("\(inputError)")
             throw ExitStatus.ioError
         }
-        if totals.failed + abandoned > 0 { throw ExitStatus.unavailable }
+        if totals.failed > 0 { throw ExitStatus.unavailable }
         if totals.rejected > 0 { throw ExitStatus.dataError }
     }
 

@@ -1,4 +1,5 @@
 import PinCore
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -39,5 +40,38 @@ struct RejectFile {
             offset += written
         }
         buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// A ``RejectFile`` that the delivery-report thread writes to: the messages whose delivery failed.
+final class FailedFile: Sendable {
+    private let file: Mutex<RejectFile?>
+    private let firstError = Mutex<(any Error)?>(nil)
+    let path: String
+
+    init(path: String) throws {
+        file = Mutex(try RejectFile(path: path))
+        self.path = path
+    }
+
+    func append(_ value: UnsafeRawBufferPointer) {
+        file.withLock { file in
+            do {
+                try file?.append(
+                    UnsafeBufferPointer(
+                        start: value.baseAddress?.assumingMemoryBound(to: UInt8.self), count: value.count))
+            } catch {
+                firstError.withLock { $0 = $0 ?? error }
+            }
+        }
+    }
+
+    /// Flushes and closes; throws the first write error, if any.
+    func close() throws {
+        try file.withLock { file in
+            try file?.close()
+            file = nil
+        }
+        if let error = firstError.withLock({ $0 }) { throw error }
     }
 }

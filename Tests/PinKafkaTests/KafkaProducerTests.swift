@@ -103,7 +103,7 @@ import Testing
             if level == .error { logged.withLock { $0.append(facility) } }
         }
         let failures = FailureLog()
-        let producer = try KafkaProducer(configuration: configuration) { tag, error in failures.append(tag, error) }
+        let producer = try KafkaProducer(configuration: configuration) { tag, error, _ in failures.append(tag, error) }
         let error = await #expect(throws: KafkaError.self) {
             _ = try await producer.send(topic: "nowhere", key: nil, value: bytes("x"))
         }

@@ -17,7 +17,7 @@ import Testing
         try cluster.createTopic(topic, partitions: 1)
         let publisher = try LinePublisher(
             configuration: .init(bootstrapServers: cluster.bootstrapServers), topic: topic
-        ) { _, _ in }
+        ) { _, _, _ in }
         publisher.beginInput("in.jsonl")
         let lines = [#"{"unique_id": "u-1", "index": 1}"#, #"{"index": 2}"#, "not json at all", #"{"unique_id": 3}"#]
         // The first keyed by a slice of itself ("u-1"), the others without a key.
@@ -53,7 +53,7 @@ import Testing
         let cluster = try KafkaMockCluster()
         var configuration = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
         configuration.properties["message.max.bytes"] = "1000"
-        let publisher = try LinePublisher(configuration: configuration, topic: uniqueName("lines")) { _, _ in }
+        let publisher = try LinePublisher(configuration: configuration, topic: uniqueName("lines")) { _, _, _ in }
         publisher.beginInput("-")
         #expect(
             try publish(publisher, "{}", number: 1, as: .rejected(reason: "index: Field required"))
@@ -69,8 +69,8 @@ import Testing
         var configuration = KafkaProducerConfiguration(bootstrapServers: "127.0.0.1:1")
         configuration.messageTimeoutMilliseconds = 1_000
         let failures = Mutex<[String]>([])
-        let publisher = try LinePublisher(configuration: configuration, topic: "nowhere") { location, error in
-            failures.withLock { $0.append("\(location) \(error.code.name)") }
+        let publisher = try LinePublisher(configuration: configuration, topic: "nowhere") { location, error, value in
+            failures.withLock { $0.append("\(location) \(error.code.name) \(String(decoding: value, as: UTF8.self))") }
         }
         publisher.beginInput("a.jsonl")
         _ = try publish(publisher, "one", number: 7)
@@ -78,6 +78,7 @@ import Testing
         _ = try publish(publisher, "two", number: 3)
         try publisher.producer.flush(timeout: .seconds(10))
         #expect(publisher.totals.failed == 2)
-        #expect(failures.withLock { $0.sorted() } == ["a.jsonl:7 _MSG_TIMED_OUT", "b.jsonl:3 _MSG_TIMED_OUT"])
+        #expect(
+            failures.withLock { $0.sorted() } == ["a.jsonl:7 _MSG_TIMED_OUT one", "b.jsonl:3 _MSG_TIMED_OUT two"])
     }
 }
