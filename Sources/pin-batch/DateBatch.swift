@@ -32,13 +32,12 @@ struct DateBatch {
         let started = clock.now
         var report = BatchReport(date: date, source: source.location, dest: dest.location)
         for column in ParquetSchema.cleanPins.columns { report.nulls[column.name] = 0 }
-        let staging = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "pin-batch-\(UUID().uuidString)"
-        ).path
+        let staging: String
         do {
-            try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+            staging = try StagingDirectory.create { [log] in log.info($0) }
         } catch {
-            throw BatchError.io("cannot create a staging directory in \(staging): \(error)")
+            throw BatchError.io(
+                "cannot create a staging directory in \(FileManager.default.temporaryDirectory.path): \(error)")
         }
         defer { try? FileManager.default.removeItem(atPath: staging) }
 

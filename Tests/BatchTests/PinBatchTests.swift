@@ -128,6 +128,54 @@ import Testing
         #expect(try output.rejects(date).map { $0["line"] as? Int ?? 0 } == expected.rejects.map(\.line))
     }
 
+    /// SIGKILL at random moments of runs over a complete output, then one run to the end: no folder
+    /// with `_SUCCESS` ever holds anything but a whole output, and the last run leaves exactly what
+    /// one clean run writes. The staging folders the killed runs left behind are removed by a later
+    /// run once they are an hour old.
+    @Test func killedRunsNeverLeaveAHalfOutputMarkedDone() throws {
+        let large = try RawFixture.large()
+        let root = work.appendingPathComponent("large")
+        try large.write(to: root)
+        let scratch = work.appendingPathComponent("tmp")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        let date = RawFixture.firstDate
+        let arguments = [
+            "--source", root.appendingPathComponent(RawFixture.topic).path, "--dest", output.root.path, "--date", date,
+            "--allow-rejects", "--part-rows", "3000",
+        ]
+        let environment = ["TMPDIR": scratch.path]
+        let started = ContinuousClock.now
+        #expect(try BatchTool.run(arguments, environment: environment).status == 0)
+        let duration = (ContinuousClock.now - started).inSeconds
+        let expected = try output.rows(date)
+        #expect(expected == large.expected(date: date).rows.map(Cell.row))
+
+        var kills = 0
+        for _ in 0..<5 {
+            let process = try BatchTool.start(arguments, environment: environment)
+            Thread.sleep(forTimeInterval: Double.random(in: 0.02...max(0.05, duration * 0.95)))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            if process.terminationReason == .uncaughtSignal { kills += 1 }
+            if output.hasSuccess(date) { #expect(try output.rows(date) == expected, "after kill \(kills)") }
+        }
+        #expect(kills >= 3, "the runs ended before they could be killed")
+
+        let staging = { (try? FileManager.default.contentsOfDirectory(atPath: scratch.path)) ?? [] }
+        #expect(!staging().isEmpty, "the killed runs left no staging folder to clean up")
+        let hoursAgo = Date().addingTimeInterval(-2 * 3600)
+        for name in staging() {
+            try FileManager.default.setAttributes(
+                [.modificationDate: hoursAgo], ofItemAtPath: scratch.appendingPathComponent(name).path)
+        }
+        let last = try BatchTool.run(arguments, environment: environment)
+        #expect(last.status == 0, "\(last.stderr)")
+        #expect(try output.rows(date) == expected)
+        #expect(output.files(date).filter { !$0.hasPrefix("part-") } == ["_REPORT.json", "_SUCCESS"])
+        #expect(try output.report(date)["rows_out"] as? Int == expected.count)
+        #expect(staging().isEmpty, "left in TMPDIR: \(staging())")
+    }
+
     @Test func allDatesWithAllowedRejectsExitZero() throws {
         let result = try run(["--all", "--allow-rejects"])
         #expect(result.status == 0, "\(result.stderr)")
