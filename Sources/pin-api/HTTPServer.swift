@@ -17,6 +17,8 @@ struct HTTPServer: Sendable {
     let logger: StderrLogger
     let maxBody: Int
     let accessLog: Bool
+    /// Seconds a connection may stay silent between requests before it is closed; nil keeps it open.
+    let idleTimeout: Double?
 
     /// Serves until SIGTERM or SIGINT (``ShutdownSignal``), then stops accepting, lets the requests
     /// in flight finish (up to `drainTimeout`) and closes every connection.
@@ -34,6 +36,10 @@ struct HTTPServer: Sendable {
             .childChannelInitializer { channel in
                 connections.add(channel)
                 return channel.eventLoop.makeCompletedFuture {
+                    if let idleTimeout {
+                        let timeout = TimeAmount.milliseconds(Int64(idleTimeout * 1000))
+                        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: timeout))
+                    }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(HTTPHandler(settings))
                 }
@@ -180,6 +186,20 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         if settings.accessLog {
             let milliseconds = (ContinuousClock.now - started).inSeconds * 1000
             settings.logger.info("\(head.method) \(path) \(status)", [("ms", String(format: "%.2f", milliseconds))])
+        }
+    }
+
+    /// Nothing read for the idle timeout: a connection between requests (or stuck in one) is closed;
+    /// one whose record waits for Kafka is left to get its answer.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard case .read? = event as? IdleStateHandler.IdleStateEvent else {
+            return context.fireUserInboundEventTriggered(event)
+        }
+        switch state {
+        case .answering: break
+        case .idle, .receiving, .discarding:
+            settings.logger.debug("closing a connection idle for the --idle-timeout")
+            context.close(promise: nil)
         }
     }
 

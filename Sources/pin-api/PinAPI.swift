@@ -34,6 +34,9 @@ struct PinAPI: ParsableCommand {
     @Option(help: "Require 'Authorization: Bearer TOKEN' on POST routes (env PIN_API_TOKEN).")
     var token: String?
 
+    @Option(help: "Seconds a connection may stay silent between requests before it is closed (0: never).")
+    var idleTimeout: Double = 75
+
     @Option(help: "Event-loop threads serving connections (default: one per core).")
     var threads: Int?
 
@@ -48,6 +51,7 @@ struct PinAPI: ParsableCommand {
         guard maxBody > 0 else { throw ValidationError("--max-body must be positive") }
         guard produceTimeout > 0 else { throw ValidationError("--produce-timeout must be positive") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        guard idleTimeout >= 0 else { throw ValidationError("--idle-timeout must be 0 or more") }
     }
 
     func run() throws {
@@ -82,7 +86,7 @@ struct PinAPI: ParsableCommand {
             retryAfter: max(1, Int(produceTimeout)))
         let server = HTTPServer(
             host: host, port: port, threads: threads, routes: routes, metrics: metrics, logger: logger,
-            maxBody: maxBody, accessLog: accessLog)
+            maxBody: maxBody, accessLog: accessLog, idleTimeout: idleTimeout > 0 ? idleTimeout : nil)
 
         // SIGTERM/SIGINT: stop accepting, finish the requests in flight, then flush the producer.
         do {

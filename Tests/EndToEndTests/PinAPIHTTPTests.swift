@@ -83,8 +83,16 @@ import Testing
             return Response(status: status, headers: headers, body: body)
         }
 
-        /// Whether the server closed the connection (nothing more to read).
-        var isClosedByServer: Bool { pending.isEmpty && !fill() }
+        /// Whether the server closed the connection: the next read, within 5 s, finds the end of
+        /// the stream (not a timeout, not more bytes).
+        var isClosedByServer: Bool {
+            guard pending.isEmpty else { return false }
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, 5_000) == 1 else { return false }
+            var byte: UInt8 = 0
+            let count = recv(fd, &byte, 1, 0)
+            return count == 0 || (count < 0 && errno == ECONNRESET)
+        }
     }
 
     static func post(_ body: String, path: String = "/pin/", extra: String = "") -> String {
@@ -144,6 +152,26 @@ import Testing
         #expect(
             Set(messages.compactMap { $0.key.map { String(decoding: $0, as: UTF8.self) } })
                 == Set([50, 51, 52].map { PinAPITests.samplePins[$0].uniqueID }))
+        api.signal(SIGTERM)
+        #expect(try api.wait() == 0)
+    }
+
+    /// A connection silent for `--idle-timeout` is closed; one that keeps asking stays open.
+    @Test func anIdleConnectionIsClosed() async throws {
+        let (api, base) = try PinAPITests.startAPI(topic: uniqueName("api-idle"), extra: ["--idle-timeout", "1"])
+        let healthz = "GET /healthz HTTP/1.1\r\nHost: pin-api\r\n\r\n"
+        let idle = try RawConnection(base)
+        let busy = try RawConnection(base)
+        idle.send(healthz)
+        #expect(idle.readResponse()?.status == 200)
+        for _ in 0..<6 {
+            busy.send(healthz)
+            #expect(busy.readResponse()?.status == 200)
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        #expect(idle.isClosedByServer)
+        busy.send(healthz)
+        #expect(busy.readResponse()?.status == 200)
         api.signal(SIGTERM)
         #expect(try api.wait() == 0)
     }
