@@ -17,7 +17,7 @@ struct HTTPServer: Sendable {
     let logger: StderrLogger
     let maxBody: Int
     let accessLog: Bool
-    /// Seconds a connection may stay silent between requests before it is closed; nil keeps it open.
+    /// Seconds a connection may stay silent (between requests or in one) before it is closed; nil: never.
     let idleTimeout: Double?
 
     /// Serves until SIGTERM or SIGINT (``ShutdownSignal``), then stops accepting, lets the requests
