@@ -132,15 +132,16 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 return
             }
             state = .answering
-            let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            let request = APIRequest(method: head.method, path: path, headers: head.headers, body: body)
+            let asked = Asked(head)
+            let request = APIRequest(
+                method: head.method, path: asked.path, route: asked.route, headers: head.headers, body: body)
             let loop = context.eventLoop
             let target = NIOLoopBound((handler: self, context: context), eventLoop: loop)
             settings.routes.handle(request) { response in
                 if loop.inEventLoop {
-                    target.value.handler.write(response, for: head, context: target.value.context)
+                    target.value.handler.write(response, for: asked, context: target.value.context)
                 } else {
-                    loop.execute { target.value.handler.write(response, for: head, context: target.value.context) }
+                    loop.execute { target.value.handler.write(response, for: asked, context: target.value.context) }
                 }
             }
         }
@@ -150,12 +151,38 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         state = .discarding
         let response = APIResponse.json(
             .payloadTooLarge, ErrorBody.message("request body over \(settings.maxBody) bytes"))
-        write(response, for: head, context: context, keepState: true)
+        write(response, for: Asked(head), context: context, keepState: true)
+    }
+
+    /// What answering a request needs of it: its head, and its path and route, worked out once.
+    private struct Asked: Sendable {
+        let head: HTTPRequestHead
+        /// The path without its query.
+        let path: Substring
+        let route: String
+
+        init(_ head: HTTPRequestHead) {
+            self.head = head
+            path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            route = PinRoutes.routeName(path)
+        }
     }
 
     private func write(
-        _ response: APIResponse, for head: HTTPRequestHead, context: ChannelHandlerContext, keepState: Bool = false
+        _ response: APIResponse, for asked: Asked, context: ChannelHandlerContext, keepState: Bool = false
     ) {
+        // Accounts first: writing the end hands the next pipelined request to `channelRead` at once,
+        // and its state and start time must not be overwritten by this one's afterwards.
+        if !keepState { state = .idle }
+        let head = asked.head
+        let status = Int(response.status.code)
+        settings.metrics.requestFinished(route: asked.route, status: status)
+        if settings.accessLog {
+            let milliseconds = (ContinuousClock.now - started).inSeconds * 1000
+            settings.logger.info(
+                "\(head.method) \(asked.path) \(status)", [("ms", String(format: "%.2f", milliseconds))])
+        }
+
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
         headers.add(name: "Content-Length", value: String(response.body.count))
@@ -177,15 +204,6 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         } else {
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
-        }
-        if !keepState { state = .idle }
-
-        let status = Int(response.status.code)
-        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        settings.metrics.requestFinished(route: PinRoutes.routeName(path), status: status)
-        if settings.accessLog {
-            let milliseconds = (ContinuousClock.now - started).inSeconds * 1000
-            settings.logger.info("\(head.method) \(path) \(status)", [("ms", String(format: "%.2f", milliseconds))])
         }
     }
 

@@ -9,6 +9,8 @@ struct APIRequest {
     var method: HTTPMethod
     /// The path without its query.
     var path: Substring
+    /// ``PinRoutes/routeName(_:)`` of the path.
+    var route: String
     var headers: HTTPHeaders
     var body: ByteBuffer
 }
@@ -46,9 +48,8 @@ struct PinRoutes: Sendable {
     }
 
     func handle(_ request: APIRequest, respond: @escaping @Sendable (APIResponse) -> Void) {
-        let route = Self.routeName(request.path)
         let allowed: HTTPMethod
-        switch route {
+        switch request.route {
         case "/pin", "/pins": allowed = .POST
         case "/healthz", "/readyz", "/metrics": allowed = .GET
         default: return respond(.json(.notFound, ErrorBody.message("Not Found")))
@@ -57,7 +58,7 @@ struct PinRoutes: Sendable {
             return respond(
                 .json(.methodNotAllowed, ErrorBody.message("Method Not Allowed"), headers: [("Allow", "\(allowed)")]))
         }
-        switch route {
+        switch request.route {
         case "/healthz":
             respond(.json(.ok, Array(#"{"status":"ok"}"#.utf8)))
         case "/readyz":
@@ -74,7 +75,7 @@ struct PinRoutes: Sendable {
                         .unauthorized, ErrorBody.message("Not authenticated"), headers: [("WWW-Authenticate", "Bearer")]
                     ))
             }
-            if route == "/pin" {
+            if request.route == "/pin" {
                 postPin(request.body, respond: respond)
             } else {
                 postPins(request.body, respond: respond)

@@ -113,6 +113,16 @@ import Testing
         #expect(try RawPin(parsing: Array(answers[0].body.utf8)) == PinAPITests.samplePins[50])
         #expect(answers[2].body == #"{"status":"ok"}"#)
 
+        // A second request pipelined behind one that waits for Kafka, with only part of its body sent:
+        // it is handed over while the first answer is written, and the rest of its body must still count.
+        let waiting = PinAPITests.text(PinAPITests.samplePins[53])
+        let halfSent = Self.post(PinAPITests.text(PinAPITests.samplePins[54]))
+        let cut = halfSent.index(halfSent.endIndex, offsetBy: -40)
+        connection.send(Self.post(waiting) + String(halfSent[..<cut]))
+        #expect(connection.readResponse()?.status == 200)
+        connection.send(String(halfSent[cut...]))
+        #expect(connection.readResponse()?.status == 200)
+
         // A chunked body, in two chunks.
         let second = PinAPITests.text(PinAPITests.samplePins[51])
         let split = second.utf8.index(second.utf8.startIndex, offsetBy: 100)
@@ -148,10 +158,10 @@ import Testing
         #expect(last?.headers["connection"] == "close")
         #expect(connection.isClosedByServer)
 
-        let messages = try PinAPITests.readTopic(topic, expecting: 3)
+        let messages = try PinAPITests.readTopic(topic, expecting: 5)
         #expect(
             Set(messages.compactMap { $0.key.map { String(decoding: $0, as: UTF8.self) } })
-                == Set([50, 51, 52].map { PinAPITests.samplePins[$0].uniqueID }))
+                == Set([50, 51, 52, 53, 54].map { PinAPITests.samplePins[$0].uniqueID }))
         api.signal(SIGTERM)
         #expect(try api.wait() == 0)
     }
