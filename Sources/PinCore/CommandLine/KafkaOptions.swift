@@ -41,12 +41,19 @@ public struct KafkaOptions: ParsableArguments, Sendable {
     public func parsedProperties() throws -> [(key: String, value: String)] {
         var pairs: [(key: String, value: String)] = []
         if let propertiesFile {
-            for (number, line) in try Self.lines(of: propertiesFile).enumerated() {
-                let text = line.trimmingASCIIWhitespace()
-                if text.isEmpty || text.hasPrefix("#") || text.hasPrefix("!") { continue }
+            let fd = open(propertiesFile, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                throw ValidationError("cannot read -F \(propertiesFile): \(String(cString: strerror(errno)))")
+            }
+            defer { close(fd) }
+            // Blank lines and line ends (LF or CRLF) are the reader's to drop.
+            var reader = LineReader(fileDescriptor: fd, name: propertiesFile)
+            try reader.forEachLine { number, bytes in
+                let text = String(decoding: bytes, as: UTF8.self).trimmingASCIIWhitespace()
+                if text.hasPrefix("#") || text.hasPrefix("!") { return }
                 guard let split = text.firstIndex(where: { $0 == "=" || $0 == ":" }), split != text.startIndex else {
                     // The line is not echoed: it may hold a secret.
-                    throw ValidationError("\(propertiesFile):\(number + 1): expected key=value")
+                    throw ValidationError("\(propertiesFile):\(number): expected key=value")
                 }
                 pairs.append(
                     (
@@ -63,24 +70,6 @@ public struct KafkaOptions: ParsableArguments, Sendable {
             pairs.append((String(pair[..<equals]), String(pair[pair.index(after: equals)...])))
         }
         return pairs
-    }
-
-    private static func lines(of path: String) throws -> [Substring] {
-        guard let file = fopen(path, "r") else {
-            throw ValidationError("cannot read -F \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, file)
-            if count == 0 { break }
-            bytes += chunk[..<count]
-        }
-        // Split the bytes, not the text: "\r\n" is one Character.
-        return bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map {
-            Substring(String(decoding: $0, as: UTF8.self))
-        }
     }
 
     public func validate() throws {
