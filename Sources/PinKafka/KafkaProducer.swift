@@ -75,19 +75,11 @@ public final class KafkaProducer: @unchecked Sendable {
     ) async throws(KafkaError) -> DeliveryReport {
         let result = await withCheckedContinuation {
             (continuation: CheckedContinuation<Result<DeliveryReport, KafkaError>, Never>) in
-            let complete: @Sendable (Result<DeliveryReport, KafkaError>) -> Void = {
-                continuation.resume(returning: $0)
-            }
-            value.withUnsafeBytes { value in
-                guard let key else {
-                    return send(
-                        topic: topic, partition: partition, key: nil, value: value, headers: headers,
-                        completion: complete)
-                }
-                key.withUnsafeBytes { key in
-                    send(
-                        topic: topic, partition: partition, key: key, value: value, headers: headers,
-                        completion: complete)
+            key.withTypedBytes { key in
+                value.withTypedBytes { value in
+                    send(topic: topic, partition: partition, key: key, value: value, headers: headers) {
+                        continuation.resume(returning: $0)
+                    }
                 }
             }
         }
