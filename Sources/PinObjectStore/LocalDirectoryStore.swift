@@ -5,7 +5,7 @@ import Foundation
 /// `put` writes a hidden temporary file in the target directory, fsyncs it, renames it over the
 /// target and fsyncs the directory: a reader never sees half an object, and after a crash either
 /// the old or the new object is there. Temporary files never appear in listings.
-public struct LocalDirectoryStore: ObjectStore {
+public struct LocalDirectoryStore: StagingObjectStore {
     public let root: String
 
     /// `root` is made absolute; it is created on the first `put`.
@@ -44,6 +44,17 @@ public struct LocalDirectoryStore: ObjectStore {
             }
         }
     }
+
+    public func stage(_ key: String, bytes: [UInt8]) throws -> StagedObject {
+        let target = try checkedPath(key)
+        return try Self.stageFile(target) { fd, temporary in
+            try bytes.withUnsafeBytes { try FileIO.writeAll(fd, $0, path: temporary) }
+        }
+    }
+
+    public func publish(_ staged: StagedObject) throws { try Self.publish(staged) }
+
+    public func discard(_ staged: StagedObject) { unlink(staged.temporaryPath) }
 
     public func get(_ key: String) async throws -> [UInt8] {
         let path = try checkedPath(key)
@@ -157,26 +168,40 @@ public struct LocalDirectoryStore: ObjectStore {
     static let temporaryMarker = ".pinpipe-tmp."
 
     private static func writeAtomically(_ target: String, write: (Int32, String) throws -> Void) throws {
+        try publish(stageFile(target, write: write))
+    }
+
+    /// Writes and fsyncs a hidden temporary file beside `target`; removed again if anything fails.
+    private static func stageFile(_ target: String, write: (Int32, String) throws -> Void) throws -> StagedObject {
         let slash = target.lastIndex(of: "/")!
         let directory = slash == target.startIndex ? "/" : String(target[..<slash])
         try makeDirectories(directory)
         let temporary = directory + "/" + temporaryMarker + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw ObjectStoreError.posix("create", path: temporary) }
-        var renamed = false
-        defer { if !renamed { unlink(temporary) } }
         do {
             try write(fd, temporary)
             guard fsync(fd) == 0 else { throw ObjectStoreError.posix("fsync", path: temporary) }
         } catch {
             close(fd)
+            unlink(temporary)
             throw error
         }
-        guard close(fd) == 0 else { throw ObjectStoreError.posix("close", path: temporary) }
-        guard rename(temporary, target) == 0 else { throw ObjectStoreError.posix("rename", path: target) }
-        renamed = true
+        guard close(fd) == 0 else {
+            unlink(temporary)
+            throw ObjectStoreError.posix("close", path: temporary)
+        }
+        return StagedObject(temporaryPath: temporary, targetPath: target, directory: directory)
+    }
+
+    private static func publish(_ staged: StagedObject) throws {
+        guard rename(staged.temporaryPath, staged.targetPath) == 0 else {
+            let error = ObjectStoreError.posix("rename", path: staged.targetPath)
+            unlink(staged.temporaryPath)
+            throw error
+        }
         // The rename is durable only once the directory entry is.
-        try syncDirectory(directory)
+        try syncDirectory(staged.directory)
     }
 
     private static func makeDirectories(_ directory: String) throws(ObjectStoreError) {

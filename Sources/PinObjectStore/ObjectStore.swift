@@ -67,6 +67,29 @@ public protocol ObjectStore: Sendable {
     func delete(keys: [String]) async throws
 }
 
+/// A store whose put splits in two: ``stage(_:bytes:)`` does the slow, durable part (a local
+/// directory: write and fsync a hidden file) and ``publish(_:)`` makes the object appear (the
+/// rename). Several objects can then be written at once and still appear in a chosen order.
+/// Both block the calling thread: call them from a thread of your own, not from Swift's pool.
+public protocol StagingObjectStore: ObjectStore {
+    /// Writes the object durably without making it visible under `key` yet.
+    func stage(_ key: String, bytes: [UInt8]) throws -> StagedObject
+
+    /// Makes a staged object visible under its key, durably, replacing any object there.
+    func publish(_ staged: StagedObject) throws
+
+    /// Removes a staged object that will not be published.
+    func discard(_ staged: StagedObject)
+}
+
+/// An object written by ``StagingObjectStore/stage(_:bytes:)`` and not yet published.
+public struct StagedObject: Sendable {
+    public let temporaryPath: String
+    public let targetPath: String
+    /// The folder of both, synced after the rename.
+    public let directory: String
+}
+
 extension ObjectStore {
     /// Whether an object exists under `key`.
     public func exists(_ key: String) async throws -> Bool {

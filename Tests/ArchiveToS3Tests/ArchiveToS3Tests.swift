@@ -173,17 +173,25 @@ import Testing
 
     /// SIGKILL the consumer again and again at random moments while 100,000 messages flow over
     /// three partitions, restarting it each time, then finish with --once: every offset of every
-    /// partition is in exactly one object, and the objects of a partition never overlap.
-    @Test(.timeLimit(.minutes(3))) func killedAtRandomMomentsArchivesEveryOffsetExactlyOnce() async throws {
+    /// partition is in exactly one object, and the objects of a partition never overlap. Into S3
+    /// (one object at a time) and into a directory (several written and synced at once, renamed
+    /// in order).
+    @Test(.timeLimit(.minutes(3)), arguments: ["s3", "directory"])
+    func killedAtRandomMomentsArchivesEveryOffsetExactlyOnce(destination: String) async throws {
         let topic = try makeTopic()
         let bucket = try await makeBucket()
+        let directory = NSTemporaryDirectory() + uniqueName("archive-kill")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (store, dest, prefix): (any ObjectStore, String, String) =
+            destination == "s3"
+            ? (bucket, "s3://\(bucket.bucket)/raw", "raw/") : (LocalDirectoryStore(root: directory), directory, "")
         let total = 100_000
         // noida-db keeps a SIGKILLed member in its group for over a minute, so every restart joins
         // under a fresh group id: the restarted consumer then starts from the stored objects alone,
         // the harder case for recovery (a committed offset only narrows the objects it looks at).
         func arguments(_ run: Int) -> [String] {
             [
-                "--dest", "s3://\(bucket.bucket)/raw", "--topic", topic, "--group", "\(topic)-\(run)",
+                "--dest", dest, "--topic", topic, "--group", "\(topic)-\(run)",
                 "--flush-records", "997", "--flush-interval", "0.3",
             ] + fastGroup
         }
@@ -220,7 +228,7 @@ import Testing
         #expect(kills >= 8)
         // Restarts found the stored objects and started after them.
         #expect(resumedFromObjects >= kills / 2, "\(resumedFromObjects) of \(kills) restarts resumed from objects")
-        let names = try await verifyArchive(store: bucket, prefix: "raw/", topic: topic, count: total)
+        let names = try await verifyArchive(store: store, prefix: prefix, topic: topic, count: total)
         #expect(names.count > 3)
         try await removeBucket(bucket)
     }

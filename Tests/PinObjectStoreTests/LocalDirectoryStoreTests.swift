@@ -130,6 +130,30 @@ import Testing
         #expect(Self.allFiles(store.root) == ["dir/object.bin"])
     }
 
+    /// A staged object is on disk but invisible until published; published ones appear in the
+    /// order chosen, whatever order they were staged in; a discarded one leaves nothing behind.
+    @Test func stagedObjectsAppearOnlyWhenPublished() async throws {
+        let store = Self.freshStore()
+        defer { try? FileManager.default.removeItem(atPath: store.root) }
+        let bodies = (0..<3).map { TestS3.bytes(count: 1000 + $0, seed: UInt64($0) + 7) }
+        let second = try store.stage("t/dt=2024-01-01/b", bytes: bodies[1])
+        let first = try store.stage("t/dt=2024-01-01/a", bytes: bodies[0])
+        let dropped = try store.stage("t/dt=2024-01-02/c", bytes: bodies[2])
+        #expect(try await store.list(prefix: "").isEmpty)
+        #expect(try await store.head("t/dt=2024-01-01/a") == nil)
+        #expect(Self.allFiles(store.root).count == 3)  // written, under hidden names
+        #expect(FileManager.default.contents(atPath: first.temporaryPath) == Data(bodies[0]))
+
+        try store.publish(first)
+        #expect(try await store.list(prefix: "").map(\.key) == ["t/dt=2024-01-01/a"])
+        try store.publish(second)
+        store.discard(dropped)
+        #expect(try await store.list(prefix: "").map(\.key) == ["t/dt=2024-01-01/a", "t/dt=2024-01-01/b"])
+        #expect(try await store.get("t/dt=2024-01-01/b") == bodies[1])
+        #expect(Self.allFiles(store.root) == ["t/dt=2024-01-01/a", "t/dt=2024-01-01/b"])
+        #expect(throws: ObjectStoreError.self) { try store.stage("../escape", bytes: []) }
+    }
+
     @Test func keysCannotEscapeTheRoot() async throws {
         let store = Self.freshStore()
         defer { try? FileManager.default.removeItem(atPath: store.root) }
