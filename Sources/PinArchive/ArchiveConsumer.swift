@@ -29,13 +29,17 @@ public final class ArchiveConsumer: @unchecked Sendable {
     /// `--once`: the high watermark seen when the partition was assigned.
     private var targets: [Int32: Int64] = [:]
     private var hookFailure: (any Error)?
+    /// `--once`: partitions read ahead while the group join is under way.
+    private var readAhead: ReadAhead?
+    private let readAheadConsumer: KafkaConsumer?
     public private(set) var statistics = ArchiveStatistics()
 
     public init(
         consumer: KafkaConsumer, store: any ObjectStore, prefix: String, topic: String, policy: FlushPolicy, once: Bool,
-        compression: StreamFormat = .none, logger: StderrLogger
+        compression: StreamFormat = .none, readAheadConsumer: KafkaConsumer? = nil, logger: StderrLogger
     ) {
         self.consumer = consumer
+        self.readAheadConsumer = once ? readAheadConsumer : nil
         self.store = store
         self.prefix = prefix
         self.topic = topic
@@ -55,15 +59,23 @@ public final class ArchiveConsumer: @unchecked Sendable {
 
     /// Consumes until `shouldStop` returns true (checked between polls) or, with `once`, until
     /// the assigned partitions reached their end offsets seen at assignment; then flushes,
-    /// commits and leaves the group.
+    /// commits and leaves the group. With `once` and a `readAheadConsumer`, the partitions are
+    /// read ahead while the group join is under way (``ReadAhead``).
     public func run(shouldStop: () -> Bool) throws -> ArchiveStatistics {
         writer.start()
         defer { writer.stop() }
+        if let readAheadConsumer { readAhead = startReadAhead(readAheadConsumer) }
         try consumer.subscribe(topics: [topic], listener: Listener(archive: self))
         let started = clock.now
         var lastAgeCheck = clock.now
         while !shouldStop() {
-            let batch = try pollBatch()
+            var timeout = Duration.milliseconds(200)
+            if let readAhead, !readAhead.served.isEmpty {
+                try pollReadAhead(readAhead)
+                timeout = .zero  // the member's poll only serves its events meanwhile
+            }
+            let batch = try pollBatch(timeout: timeout)
+            try applyReadAheadPauses()
             try throwHookFailure()
             if !batch.dropped.isEmpty { try seekToExpectedOffsets(batch.dropped) }
             if let failure = writer.failure { throw failure }
@@ -89,6 +101,7 @@ public final class ArchiveConsumer: @unchecked Sendable {
         try writer.drain()
         statistics.lag = currentLag()
         try consumer.close()
+        try readAhead?.consumer.close()
         try throwHookFailure()
         try writer.drain()
         (statistics.objects, statistics.bytes, statistics.invalidValues) = writer.totals
@@ -97,9 +110,11 @@ public final class ArchiveConsumer: @unchecked Sendable {
 
     /// One batch of messages, each archived; transient consumer errors are logged (librdkafka
     /// recovers from them).
-    private func pollBatch() throws -> KafkaBatchResult {
+    private func pollBatch(timeout: Duration) throws -> KafkaBatchResult {
         do {
-            let result = try consumer.pollInPlace(upTo: batchLimit, timeout: .milliseconds(200)) { try archive($0) }
+            let result = try consumer.pollInPlace(upTo: batchLimit(readAhead: false), timeout: timeout) {
+                try archive($0, readAhead: false)
+            }
             for error in result.errors {
                 if error.isFatal { throw error }
                 logger.warning("kafka: \(error)")
@@ -115,7 +130,8 @@ public final class ArchiveConsumer: @unchecked Sendable {
     /// the offset expected next (if still assigned), so nothing is skipped.
     private func seekToExpectedOffsets(_ partitions: [TopicPartition]) throws {
         for member in partitions where member.topic == topic {
-            guard let next = nextOffsets[member.partition] else { continue }
+            guard let next = nextOffsets[member.partition], readAhead?.served.contains(member.partition) != true
+            else { continue }
             logger.debug("\(member): fetching again from \(next) after a rebalance")
             try consumer.seek(member, to: next)
         }
@@ -127,15 +143,18 @@ public final class ArchiveConsumer: @unchecked Sendable {
 
     /// With `--once`, no more than the messages still wanted: librdkafka's batch call returns as
     /// soon as it holds that many, where a full-size batch would wait out the timeout at the end.
-    private var batchLimit: Int {
+    /// (Counted over the partitions read from the given consumer.)
+    private func batchLimit(readAhead fromReadAhead: Bool) -> Int {
         guard once, !nextOffsets.isEmpty else { return Self.batchSize }
         var remaining: Int64 = 0
-        for (partition, next) in nextOffsets {
+        for (partition, next) in nextOffsets where isReadAhead(partition) == fromReadAhead {
             guard let target = targets[partition] else { return Self.batchSize }
             remaining += max(0, target - next)
         }
         return Int(min(Int64(Self.batchSize), max(1, remaining)))
     }
+
+    private func isReadAhead(_ partition: Int32) -> Bool { readAhead?.served.contains(partition) == true }
 
     private var reachedTargets: Bool {
         nextOffsets.allSatisfy { partition, next in
@@ -155,10 +174,14 @@ public final class ArchiveConsumer: @unchecked Sendable {
 
     // MARK: Buffering
 
-    private func archive(_ message: KafkaMessageView) throws {
+    /// Archives a message read by the member (`readAhead` false) or read ahead; each assigned
+    /// partition is taken from one of the two only.
+    private func archive(_ message: KafkaMessageView, readAhead fromReadAhead: Bool) throws {
         let partition = message.partition
-        guard message.topic == topic, let expected = nextOffsets[partition], message.offset >= expected else {
-            return  // not ours any more, or already archived
+        guard message.topic == topic, let expected = nextOffsets[partition], message.offset >= expected,
+            isReadAhead(partition) == fromReadAhead
+        else {
+            return  // not ours any more, already archived, or read by the other consumer
         }
         let date = utcDate(milliseconds: message.timestamp ?? Self.nowMilliseconds())
         let (runs, hadNewline) = buffers.add(
@@ -243,6 +266,24 @@ public final class ArchiveConsumer: @unchecked Sendable {
                 nextOffsets[partition] = start ?? 0
                 // An explicit start spares librdkafka its own committed-offset and reset lookups.
                 starts[member] = start ?? 0
+                if let readAhead, let start, readAhead.starts[partition] == start, let target = targets[partition] {
+                    // Read ahead from the same offset: take those messages; the member itself
+                    // has nothing to fetch before the end offset, so it starts there.
+                    readAhead.served.insert(partition)
+                    readAhead.pauses.append(member)
+                    starts[member] = max(start, target)
+                    logger.debug("\(member): taking the messages read ahead from \(start)")
+                } else if let readAhead {
+                    readAhead.resumes.append(member)
+                }
+            }
+            if let readAhead {
+                // Stop reading ahead what the member does not take from there (not assigned,
+                // or assigned at another offset): it would only hold memory.
+                for partition in readAhead.starts.keys.sorted() where !readAhead.served.contains(partition) {
+                    readAhead.starts[partition] = nil
+                    readAhead.dropped.append(TopicPartition(topic: topic, partition: partition))
+                }
             }
             logger.info("assigned \(ours.map(\.description).joined(separator: ", "))")
         } catch {
@@ -272,6 +313,97 @@ public final class ArchiveConsumer: @unchecked Sendable {
             do { try writer.drain() } catch { hookFailure = hookFailure ?? error }
             nextOffsets[member.partition] = nil
             targets[member.partition] = nil
+            // Were it assigned again, the member reads it from wherever the archive then ends.
+            if let readAhead, readAhead.starts.removeValue(forKey: member.partition) != nil {
+                readAhead.served.remove(member.partition)
+                readAhead.dropped.append(member)
+            }
+        }
+    }
+
+    // MARK: Reading ahead
+
+    /// `--once`: starts reading every partition of the topic from where the archive would resume
+    /// it, on the second consumer (which joins no group); nil if anything needed is unavailable.
+    private func startReadAhead(_ reader: KafkaConsumer) -> ReadAhead? {
+        do {
+            let topic = self.topic
+            let members = try consumer.partitions(topic: topic).map { TopicPartition(topic: topic, partition: $0) }
+            let committed = try consumer.committed(members)
+            let recovery = ArchiveRecovery(store: store, prefix: prefix)
+            var starts: [TopicPartition: Int64] = [:]
+            for member in members {
+                let committedOffset = committed[member]
+                let resume = try BlockingBridge.wait {
+                    try await recovery.resumeOffset(
+                        topic: topic, partition: member.partition, committed: committedOffset)
+                }
+                starts[member] =
+                    try resume ?? committedOffset ?? consumer.watermarks(topic: topic, partition: member.partition).low
+            }
+            try reader.assign(starts)
+            logger.debug(
+                "reading ahead while joining the group: \(starts.keys.sorted { $0.partition < $1.partition }.map { "\($0) from \(starts[$0]!)" }.joined(separator: ", "))"
+            )
+            return ReadAhead(
+                consumer: reader, starts: Dictionary(uniqueKeysWithValues: starts.map { ($0.partition, $1) }))
+        } catch {
+            logger.debug("not reading ahead: \(error)")
+            return nil
+        }
+    }
+
+    /// The member pauses the partitions taken from the read-ahead consumer (at their end offsets,
+    /// fetching would only ask again and again for nothing) and resumes any it reads itself. Done
+    /// after the poll whose hook assigned them: librdkafka applies the assignment on return.
+    private func applyReadAheadPauses() throws {
+        guard let readAhead, !readAhead.pauses.isEmpty || !readAhead.resumes.isEmpty || !readAhead.dropped.isEmpty
+        else { return }
+        try consumer.pause(readAhead.pauses)
+        try consumer.resume(readAhead.resumes)
+        // What was read ahead of partitions the member reads itself (or no longer has) is not needed.
+        try readAhead.consumer.unassign(readAhead.dropped)
+        readAhead.pauses = []
+        readAhead.resumes = []
+        readAhead.dropped = []
+    }
+
+    private func pollReadAhead(_ readAhead: ReadAhead) throws {
+        do {
+            let result = try readAhead.consumer.pollInPlace(
+                upTo: batchLimit(readAhead: true), timeout: .milliseconds(100)
+            ) { try archive($0, readAhead: true) }
+            for error in result.errors {
+                if error.isFatal { throw error }
+                logger.warning("kafka: \(error)")
+            }
+        } catch let error as KafkaError where !error.isFatal && writer.failure == nil {
+            logger.warning("kafka: \(error)")
+        }
+    }
+
+    /// `--once` with a group whose first join the broker holds for a while (noida-db about 0.33 s;
+    /// Kafka's `group.initial.rebalance.delay.ms`, 3 s by default): a second consumer, which joins
+    /// no group, starts fetching every partition from where the archive would resume it before
+    /// the join is done. When the group then assigns a partition at that same offset, its
+    /// messages are taken from the read-ahead consumer and the member starts its own fetch of
+    /// it at the end offset. Only assigned partitions are ever taken, so the group still decides
+    /// who archives what; a partition assigned at another offset is read by the member as usual.
+    private final class ReadAhead {
+        let consumer: KafkaConsumer
+        /// Where each partition's read began.
+        var starts: [Int32: Int64]
+        /// The assigned partitions taken from here; a revoked one leaves for good.
+        var served: Set<Int32> = []
+        /// Assigned partitions the member is to pause (taken from here) or resume (read by itself).
+        var pauses: [TopicPartition] = []
+        var resumes: [TopicPartition] = []
+        /// Partitions to stop reading ahead: assigned at another offset, or revoked.
+        var dropped: [TopicPartition] = []
+
+        init(consumer: KafkaConsumer, starts: [Int32: Int64]) {
+            self.consumer = consumer
+            self.starts = starts
         }
     }
 

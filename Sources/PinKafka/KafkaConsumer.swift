@@ -53,6 +53,49 @@ public final class KafkaConsumer: @unchecked Sendable {
         try KafkaError.check(rd_kafka_subscribe(client.handle, list), "subscribe to \(topics.joined(separator: ","))")
     }
 
+    /// Reads the given partitions from the given offsets without joining the group (a manual
+    /// assignment, replacing any earlier one). Do not mix with ``subscribe(topics:listener:)`` on
+    /// the same consumer.
+    public func assign(_ starts: [TopicPartition: Int64]) throws(KafkaError) {
+        let list = TopicPartition.makeList(starts.map { ($0.key, $0.value) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        try KafkaError.check(rd_kafka_assign(client.handle, list), "assign partitions")
+    }
+
+    /// Stops reading the given partitions of a manual assignment (``assign(_:)``) and drops what
+    /// was fetched of them; the other partitions go on undisturbed.
+    public func unassign(_ partitions: [TopicPartition]) throws(KafkaError) {
+        guard !partitions.isEmpty else { return }
+        let list = TopicPartition.makeList(partitions.map { ($0, KafkaOffset.committed) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        if let error = rd_kafka_incremental_unassign(client.handle, list) {
+            throw KafkaError(consuming: error, "unassign \(partitions.map(\.description).joined(separator: ", "))")
+        }
+    }
+
+    /// Stops fetching the given assigned partitions until they are resumed (or assigned anew).
+    public func pause(_ partitions: [TopicPartition]) throws(KafkaError) {
+        try changePause(partitions, pause: true)
+    }
+
+    /// Fetches the given assigned partitions again after ``pause(_:)``.
+    public func resume(_ partitions: [TopicPartition]) throws(KafkaError) {
+        try changePause(partitions, pause: false)
+    }
+
+    private func changePause(_ partitions: [TopicPartition], pause: Bool) throws(KafkaError) {
+        guard !partitions.isEmpty else { return }
+        let list = TopicPartition.makeList(partitions.map { ($0, KafkaOffset.committed) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let what = pause ? "pause" : "resume"
+        try KafkaError.check(
+            pause ? rd_kafka_pause_partitions(client.handle, list) : rd_kafka_resume_partitions(client.handle, list),
+            "\(what) partitions")
+        for (partition, _, err) in TopicPartition.entries(of: list) where err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(err, "\(what) \(partition)")
+        }
+    }
+
     /// Waits up to `timeout` for one message. Returns nil on timeout (or a partition-EOF event).
     /// Throws for consumer errors; most are transient (librdkafka retries) unless `isFatal`.
     public func poll(timeout: Duration) throws(KafkaError) -> KafkaMessage? {

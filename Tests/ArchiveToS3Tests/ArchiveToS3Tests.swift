@@ -18,10 +18,14 @@ import Testing
         let directory = NSTemporaryDirectory() + uniqueName("archive-dir")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let (status, log) = try await runTool(
-            ["--dest", directory, "--topic", topic, "--group", uniqueName("g"), "--once", "--flush-records", "400"]
-                + fastGroup)
+            [
+                "--dest", directory, "--topic", topic, "--group", uniqueName("g"), "--once", "--flush-records", "400",
+                "--log-level", "debug",
+            ] + fastGroup)
         #expect(status == 0, "\(log)")
         #expect(log.contains("3000 records"), "\(log)")
+        // Fetched while the group join was under way, by the second consumer.
+        #expect(log.contains("[2]: taking the messages read ahead from 0"), "\(log)")
         let names = try await verifyArchive(
             store: LocalDirectoryStore(root: directory), prefix: "", topic: topic, count: 3000)
         #expect(names.count == 9)  // 1000 per partition in runs of 400
@@ -163,6 +167,43 @@ import Testing
         _ = try await verifyArchive(store: store, prefix: "", topic: topic, count: total)
     }
 
+    /// A --once run joins a group whose member is working through a backlog: it reads every
+    /// partition ahead while joining, takes only those assigned to it (each from where the archive
+    /// then ends), and exits; the member takes them back. Every offset is in one object.
+    @Test func aOnceRunBesideAWorkingMemberTakesOnlyItsPartitions() async throws {
+        let topic = try makeTopic()
+        let total = 30_000
+        try produce(topic: topic, range: 0..<total, producer: try makeProducer())
+        let directory = NSTemporaryDirectory() + uniqueName("archive-once-beside")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let arguments =
+            [
+                "--dest", directory, "--topic", topic, "--group", uniqueName("g"), "--flush-records", "500",
+                "--flush-interval", "0.5", "--log-level", "debug",
+            ] + fastGroup
+        let member = try ToolRun(arguments)
+        let deadline = ContinuousClock.now + .seconds(90)
+        while !member.log.contains("assigned"), member.process.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let once = try await runTool(arguments + ["--once"])
+        #expect(once.status == 0, "\(once.log)")
+        #expect(once.log.contains("reading ahead while joining"), "\(once.log)")
+        #expect(once.log.contains("reached the end offsets"), "\(once.log)")
+        let store = LocalDirectoryStore(root: directory)
+        var archived = 0
+        while archived < total, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(500))
+            archived = 0
+            for info in try await store.list(prefix: "") {
+                archived += try await store.get(info.key).reduce(0) { $1 == 0x0A ? $0 + 1 : $0 }
+            }
+        }
+        kill(member.process.processIdentifier, SIGTERM)
+        #expect(try await member.wait() == 0, "\(member.log)")
+        _ = try await verifyArchive(store: store, prefix: "", topic: topic, count: total)
+    }
+
     @Test func missingBucketExits69() async throws {
         let topic = try makeTopic()
         let (status, log) = try await runTool(
@@ -222,8 +263,10 @@ import Testing
             if run.log.contains("resuming at") { resumedFromObjects += 1 }
         }
         try await producing.value
-        let final = try await runTool(arguments(attempt) + ["--once"])
+        let final = try await runTool(arguments(attempt) + ["--once", "--log-level", "debug"])
         #expect(final.status == 0, "\(final.log)")
+        // Read ahead from where the stored objects end, before the join was done.
+        #expect(final.log.contains("taking the messages read ahead"), "\(final.log)")
         #expect(final.log.contains("reached the end offsets"), "\(final.log)")
         #expect(kills >= 8)
         // Restarts found the stored objects and started after them.

@@ -96,6 +96,25 @@ import Testing
         #expect(Set(listener.revoked.flatMap { $0 }.map(\.partition)) == [0, 1])
     }
 
+    /// A manual assignment reads from the offsets given, joins no group and commits nothing;
+    /// its partitions can be dropped one by one.
+    @Test func manualAssignmentReadsFromTheGivenOffsetsWithoutJoining() async throws {
+        let (cluster, topic) = try await clusterWithMessages(10, partitions: 2)
+        let group = uniqueName("g")
+        let first = TopicPartition(topic: topic, partition: 0)
+        let second = TopicPartition(topic: topic, partition: 1)
+        let reader = try KafkaConsumer(configuration: configuration(cluster, group: group))
+        try reader.assign([first: 3, second: 4])
+        let messages = try consume(reader, count: 3)
+        #expect(Set(messages.map { "\($0.partition)@\($0.offset)" }) == ["0@3", "0@4", "1@4"])
+        #expect(try reader.assignment().sorted { $0.partition < $1.partition } == [first, second])
+        #expect(try reader.committed([first, second]).isEmpty)
+        // Dropping one partition leaves the other assigned.
+        try reader.unassign([second])
+        #expect(try reader.assignment() == [first])
+        try reader.close()
+    }
+
     @Test func seekRewindsAnAssignedPartition() async throws {
         let (cluster, topic) = try await clusterWithMessages(5)
         let consumer = try KafkaConsumer(configuration: configuration(cluster, group: uniqueName("g")))
