@@ -32,6 +32,8 @@ public final class ArchiveConsumer: @unchecked Sendable {
     /// `--once`: partitions read ahead while the group join is under way.
     private var readAhead: ReadAhead?
     private let readAheadConsumer: KafkaConsumer?
+    /// Pauses fetching while every partition is at its end, against brokers that do not wait.
+    private var idlePause = IdleFetchPause()
     public private(set) var statistics = ArchiveStatistics()
 
     public init(
@@ -76,6 +78,13 @@ public final class ArchiveConsumer: @unchecked Sendable {
             }
             let batch = try pollBatch(timeout: timeout)
             try applyReadAheadPauses()
+            let topic = self.topic
+            idlePause.afterPoll(
+                consumer, polledNothing: batch.messages == 0 && batch.dropped.isEmpty,
+                assigned: nextOffsets.keys.filter { !isReadAhead($0) }.map {
+                    TopicPartition(topic: topic, partition: $0)
+                }
+            ) { nextOffsets[$0.partition] }
             try throwHookFailure()
             if !batch.dropped.isEmpty { try seekToExpectedOffsets(batch.dropped) }
             if let failure = writer.failure { throw failure }
@@ -129,6 +138,7 @@ public final class ArchiveConsumer: @unchecked Sendable {
     /// A rebalance dropped a batch unread: fetch the partitions it held messages of again from
     /// the offset expected next (if still assigned), so nothing is skipped.
     private func seekToExpectedOffsets(_ partitions: [TopicPartition]) throws {
+        idlePause.resumeNow(consumer)
         for member in partitions where member.topic == topic {
             guard let next = nextOffsets[member.partition], readAhead?.served.contains(member.partition) != true
             else { continue }

@@ -259,6 +259,16 @@ public final class KafkaConsumer: @unchecked Sendable {
         try client.watermarks(topic: topic, partition: partition, timeout: timeout)
     }
 
+    /// Low and high watermark as the last fetch response reported them, without asking the
+    /// broker; nil before any.
+    public func cachedWatermarks(of partition: TopicPartition) -> KafkaWatermarks? {
+        var low: Int64 = -1
+        var high: Int64 = -1
+        let err = rd_kafka_get_watermark_offsets(client.handle, partition.topic, partition.partition, &low, &high)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, low >= 0, high >= 0 else { return nil }
+        return KafkaWatermarks(low: low, high: high)
+    }
+
     /// Leaves the group: runs the revoke hook for the current assignment, then stops fetching.
     /// Call it from the polling thread; the consumer cannot be used afterwards.
     public func close() throws(KafkaError) {

@@ -42,6 +42,8 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
     /// Partitions of the topic this member owns now.
     private var assigned: Set<Int32> = []
     private var everAssigned = false
+    /// Pauses fetching while every partition is at its end, against brokers that do not wait.
+    private var idlePause = IdleFetchPause()
     /// Per owned partition: the next offset stored in PostgreSQL, which the next commit must still find there.
     private var storedPositions: [Int32: Int64] = [:]
     /// Per owned partition: the next offset to read (--once progress).
@@ -120,7 +122,13 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
             }
             if settings.once && reachedEndOffsets { return }
             do {
-                if let message = try consumer.poll(timeout: pollTimeout) { take(message) }
+                let message = try consumer.poll(timeout: pollTimeout)
+                if let message { take(message) }
+                let topic = settings.topic
+                idlePause.afterPoll(
+                    consumer, polledNothing: message == nil,
+                    assigned: assigned.map { TopicPartition(topic: topic, partition: $0) }
+                ) { readPositions[$0.partition] }
             } catch  where error.isFatal {
                 throw StreamError(status: ExitStatus.unavailable, message: "Kafka consumer failed: \(error)")
             } catch {
@@ -267,6 +275,7 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
         logger.warning("\(conflict); dropping the batch of \(taken) records")
         // What was read after it from those partitions is read again from the stored offsets too.
         batch.drop(partitions: Set(request.nextOffsets.keys))
+        idlePause.resumeNow(consumer)
         for partition in request.nextOffsets.keys where assigned.contains(partition) {
             let next = stored[partition] ?? KafkaOffset.beginning
             storedPositions[partition] = stored[partition]

@@ -43,7 +43,9 @@ import Testing
             let bytes = Array(text.utf8)
             var sent = 0
             while sent < bytes.count {
-                let count = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
+                let count = bytes[sent...].withUnsafeBytes {
+                    Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+                }
                 guard count > 0 else { return }
                 sent += count
             }
@@ -168,16 +170,17 @@ import Testing
 
     /// A connection silent for `--idle-timeout` is closed; one that keeps asking stays open.
     @Test func anIdleConnectionIsClosed() async throws {
-        let (api, base) = try PinAPITests.startAPI(topic: uniqueName("api-idle"), extra: ["--idle-timeout", "1"])
+        // Two seconds: a busy connection's 250 ms pauses stay far below it even on a loaded machine.
+        let (api, base) = try PinAPITests.startAPI(topic: uniqueName("api-idle"), extra: ["--idle-timeout", "2"])
         let healthz = "GET /healthz HTTP/1.1\r\nHost: pin-api\r\n\r\n"
         let idle = try RawConnection(base)
         let busy = try RawConnection(base)
         idle.send(healthz)
         #expect(idle.readResponse()?.status == 200)
-        for _ in 0..<6 {
+        for _ in 0..<14 {
             busy.send(healthz)
             #expect(busy.readResponse()?.status == 200)
-            try await Task.sleep(for: .milliseconds(300))
+            try await Task.sleep(for: .milliseconds(250))
         }
         #expect(idle.isClosedByServer)
         busy.send(healthz)

@@ -115,6 +115,37 @@ import Testing
         try reader.close()
     }
 
+    /// A consumer at the end of its partitions pauses fetching between polls that find nothing,
+    /// and a message produced meanwhile still arrives, in order, once the pause is over.
+    @Test func idleFetchPauseStopsFetchingAtTheEndAndResumes() async throws {
+        let (cluster, topic) = try await clusterWithMessages(5)
+        let partition = TopicPartition(topic: topic, partition: 0)
+        let reader = try KafkaConsumer(configuration: configuration(cluster, group: uniqueName("g")))
+        try reader.assign([partition: 0])
+        var idle = IdleFetchPause(interval: .milliseconds(300))
+        var offsets: [Int64] = []
+        var paused = false
+        let producer = try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers))
+        let clock = ContinuousClock()
+        let end = clock.now + .seconds(20)
+        while offsets.count < 6, clock.now < end {
+            let message = try reader.poll(timeout: .milliseconds(50))
+            if let message { offsets.append(message.offset) }
+            idle.afterPoll(reader, polledNothing: message == nil, assigned: [partition]) { _ in
+                offsets.last.map { $0 + 1 }
+            }
+            if idle.isPausing && !paused {
+                // At the end and paused: a new message must wait for the resume, then arrive.
+                paused = true
+                try producer.produce(topic: topic, partition: 0, key: nil, value: bytes("late"))
+                try producer.flush(timeout: .seconds(10))
+            }
+        }
+        #expect(paused)
+        #expect(offsets == Array(0..<6))
+        try reader.close()
+    }
+
     @Test func seekRewindsAnAssignedPartition() async throws {
         let (cluster, topic) = try await clusterWithMessages(5)
         let consumer = try KafkaConsumer(configuration: configuration(cluster, group: uniqueName("g")))
