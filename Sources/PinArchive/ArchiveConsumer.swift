@@ -76,7 +76,7 @@ public final class ArchiveConsumer: @unchecked Sendable {
                 try pollReadAhead(readAhead)
                 timeout = .zero  // the member's poll only serves its events meanwhile
             }
-            let batch = try pollBatch(timeout: timeout)
+            let batch = try pollBatch(timeout: idlePause.pollTimeout(timeout))
             try applyReadAheadPauses()
             let topic = self.topic
             idlePause.afterPoll(

@@ -5,26 +5,42 @@
 /// fetch at once: librdkafka then sends thousands of empty fetches a second, half a core on each
 /// side while there is nothing to read. So after a poll that returned nothing while every
 /// assigned partition is at its end (by the high watermarks of the last fetch responses, known
-/// without asking), the partitions are paused for `interval` and then resumed: a new message
-/// waits at most that much longer. Against a broker that waits, the pause changes nothing.
+/// without asking), the partitions are paused. Every `interval` the broker is asked for their
+/// high watermarks (one small request per partition), and fetching resumes as soon as one has
+/// moved (or the answer does not come quickly): a new message waits at most about `interval`
+/// longer. A fetch is never cut short, so nothing fetched is thrown away.
 public struct IdleFetchPause {
     public let interval: Duration
     private var paused: [TopicPartition] = []
-    private var resumeAt: ContinuousClock.Instant?
+    private var checkAt: ContinuousClock.Instant?
+    /// High watermarks the broker reported when asked: the cached ones stay behind them until
+    /// the next fetch response arrives, which must not be mistaken for being at the end again.
+    private var reportedHighs: [TopicPartition: Int64] = [:]
+
+    /// How long the check of the high watermarks may take before fetching resumes anyway.
+    static let checkTimeout = Duration.milliseconds(200)
 
     /// Whether fetching is paused now.
-    public var isPausing: Bool { resumeAt != nil }
+    public var isPausing: Bool { checkAt != nil }
 
     public init(interval: Duration = .milliseconds(100)) {
         self.interval = interval
     }
 
+    /// The timeout for the next poll, given the caller's usual one: while paused, no longer than
+    /// until the next check.
+    public func pollTimeout(_ usual: Duration) -> Duration {
+        guard let checkAt else { return usual }
+        return max(.milliseconds(1), min(usual, checkAt - ContinuousClock.now))
+    }
+
     /// Resumes what is paused now, e.g. before a seek (a paused partition's position is librdkafka's to restore).
     public mutating func resumeNow(_ consumer: KafkaConsumer) {
-        guard resumeAt != nil else { return }
+        guard checkAt != nil else { return }
+        // A partition revoked meanwhile is not resumed, and needs not be.
         try? consumer.resume(paused)
         paused = []
-        resumeAt = nil
+        checkAt = nil
     }
 
     /// Call after every poll with whether it returned messages, the assigned partitions and
@@ -33,18 +49,38 @@ public struct IdleFetchPause {
         _ consumer: KafkaConsumer, polledNothing: Bool, assigned: [TopicPartition],
         position: (TopicPartition) -> Int64?
     ) {
-        if let resumeAt {
-            // A partition revoked meanwhile is not resumed, and needs not be.
-            if ContinuousClock.now >= resumeAt { resumeNow(consumer) }
+        if let checkAt {
+            guard ContinuousClock.now >= checkAt else { return }
+            if Set(assigned) == Set(paused) && !hasNewMessages(consumer, position: position) {
+                self.checkAt = ContinuousClock.now + interval
+            } else {
+                resumeNow(consumer)
+            }
             return
         }
         guard polledNothing, !assigned.isEmpty else { return }
         for partition in assigned {
-            guard let marks = consumer.cachedWatermarks(of: partition), (position(partition) ?? marks.low) >= marks.high
+            guard let marks = consumer.cachedWatermarks(of: partition),
+                (position(partition) ?? marks.low) >= max(marks.high, reportedHighs[partition] ?? 0)
             else { return }
         }
         guard (try? consumer.pause(assigned)) != nil else { return }
         paused = assigned
-        resumeAt = ContinuousClock.now + interval
+        checkAt = ContinuousClock.now + interval
+    }
+
+    /// Whether the broker holds messages past a paused partition's position; true also when it
+    /// does not answer in time (fetching then finds out).
+    private mutating func hasNewMessages(_ consumer: KafkaConsumer, position: (TopicPartition) -> Int64?) -> Bool {
+        reportedHighs = [:]
+        for partition in paused {
+            guard
+                let marks = try? consumer.watermarks(
+                    topic: partition.topic, partition: partition.partition, timeout: Self.checkTimeout)
+            else { return true }
+            reportedHighs[partition] = marks.high
+            if (position(partition) ?? marks.low) < marks.high { return true }
+        }
+        return false
     }
 }

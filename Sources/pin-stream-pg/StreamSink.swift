@@ -122,7 +122,7 @@ final class StreamSink: KafkaRebalanceListener, @unchecked Sendable {
             }
             if settings.once && reachedEndOffsets { return }
             do {
-                let message = try consumer.poll(timeout: pollTimeout)
+                let message = try consumer.poll(timeout: idlePause.pollTimeout(pollTimeout))
                 if let message { take(message) }
                 let topic = settings.topic
                 idlePause.afterPoll(

@@ -180,7 +180,9 @@ import Testing
         for _ in 0..<14 {
             busy.send(healthz)
             #expect(busy.readResponse()?.status == 200)
-            try await Task.sleep(for: .milliseconds(250))
+            // Blocking on purpose: a task suspended here may wait seconds for a thread while the
+            // other suites' blocking calls hold them all, and the busy connection would go silent.
+            usleep(250_000)
         }
         #expect(idle.isClosedByServer)
         busy.send(healthz)
