@@ -3,19 +3,24 @@
 /// A fetch for partitions at their end should wait on the broker (up to `fetch.wait.max.ms`) for
 /// new messages. A broker that answers at once instead (noida-db, the local stack's) gets the next
 /// fetch at once: librdkafka then sends thousands of empty fetches a second, half a core on each
-/// side while there is nothing to read. So after a poll that returned nothing while every
-/// assigned partition is at its end (by the high watermarks of the last fetch responses, known
-/// without asking), the partitions are paused. Every `interval` the broker is asked for their
-/// high watermarks (one small request per partition), and fetching resumes as soon as one has
-/// moved (or the answer does not come quickly): a new message waits at most about `interval`
-/// longer. A fetch is never cut short, so nothing fetched is thrown away.
+/// side while there is nothing to read. So once polls have found nothing for a while (`settle`)
+/// with every assigned partition at its end (by the high watermarks of the last fetch responses,
+/// known without asking), the partitions are paused. Every `interval` the broker is asked for
+/// their high watermarks (one small request per partition), and fetching resumes as soon as one
+/// has moved (or the answer does not come quickly): a message arriving after a quiet spell waits
+/// at most about `interval` longer, and a steady stream is never paused.
 public struct IdleFetchPause {
     public let interval: Duration
     private var paused: [TopicPartition] = []
     private var checkAt: ContinuousClock.Instant?
+    /// Since when every poll found nothing with all partitions at their end.
+    private var idleSince: ContinuousClock.Instant?
     /// High watermarks the broker reported when asked: the cached ones stay behind them until
     /// the next fetch response arrives, which must not be mistaken for being at the end again.
     private var reportedHighs: [TopicPartition: Int64] = [:]
+
+    /// How long a consumer stays at the end, finding nothing, before it pauses.
+    static let settle = Duration.milliseconds(200)
 
     /// How long the check of the high watermarks may take before fetching resumes anyway.
     static let checkTimeout = Duration.milliseconds(200)
@@ -23,7 +28,7 @@ public struct IdleFetchPause {
     /// Whether fetching is paused now.
     public var isPausing: Bool { checkAt != nil }
 
-    public init(interval: Duration = .milliseconds(100)) {
+    public init(interval: Duration = .milliseconds(50)) {
         self.interval = interval
     }
 
@@ -58,15 +63,31 @@ public struct IdleFetchPause {
             }
             return
         }
-        guard polledNothing, !assigned.isEmpty else { return }
-        for partition in assigned {
-            guard let marks = consumer.cachedWatermarks(of: partition),
-                (position(partition) ?? marks.low) >= max(marks.high, reportedHighs[partition] ?? 0)
-            else { return }
+        guard polledNothing, !assigned.isEmpty, isAtEnd(consumer, assigned: assigned, position: position) else {
+            idleSince = nil
+            return
         }
+        // A stream that keeps coming has short gaps between fetch responses; pause only after a
+        // while at the end, so a steady stream never waits for a check.
+        let now = ContinuousClock.now
+        guard let idleSince else {
+            self.idleSince = now
+            return
+        }
+        guard now - idleSince >= Self.settle else { return }
+        self.idleSince = nil
         guard (try? consumer.pause(assigned)) != nil else { return }
         paused = assigned
         checkAt = ContinuousClock.now + interval
+    }
+
+    private func isAtEnd(
+        _ consumer: KafkaConsumer, assigned: [TopicPartition], position: (TopicPartition) -> Int64?
+    ) -> Bool {
+        assigned.allSatisfy { partition in
+            guard let marks = consumer.cachedWatermarks(of: partition) else { return false }
+            return (position(partition) ?? marks.low) >= max(marks.high, reportedHighs[partition] ?? 0)
+        }
     }
 
     /// Whether the broker holds messages past a paused partition's position; true also when it
