@@ -19,8 +19,10 @@ public struct IdleFetchPause {
     /// the next fetch response arrives, which must not be mistaken for being at the end again.
     private var reportedHighs: [TopicPartition: Int64] = [:]
 
-    /// How long a consumer stays at the end, finding nothing, before it pauses.
-    static let settle = Duration.milliseconds(200)
+    /// How long a consumer stays at the end, finding nothing, before it pauses: longer than the
+    /// local broker's stalls under load (pausing then drops the fetch in flight, and its records
+    /// wait for the next one: a second at the 99th percentile with 200 ms).
+    static let settle = Duration.seconds(1)
 
     /// How long the check of the high watermarks may take before fetching resumes anyway.
     static let checkTimeout = Duration.milliseconds(200)
