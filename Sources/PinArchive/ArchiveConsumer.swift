@@ -66,6 +66,7 @@ public final class ArchiveConsumer: @unchecked Sendable {
     public func run(shouldStop: () -> Bool) throws -> ArchiveStatistics {
         writer.start()
         defer { writer.stop() }
+        removeAbandonedTemporaryFiles()
         if let readAheadConsumer { readAhead = startReadAhead(readAheadConsumer) }
         try consumer.subscribe(topics: [topic], listener: Listener(archive: self))
         let started = clock.now
@@ -115,6 +116,21 @@ public final class ArchiveConsumer: @unchecked Sendable {
         try writer.drain()
         (statistics.objects, statistics.bytes, statistics.invalidValues) = writer.totals
         return statistics
+    }
+
+    /// A directory keeps the temporary files of objects whose writer was killed mid-write; those
+    /// untouched for an hour cannot belong to a live writer (an object takes seconds).
+    private func removeAbandonedTemporaryFiles() {
+        guard let directory = store as? LocalDirectoryStore else { return }
+        let folder = ArchiveObjectName.topicFolder(prefix: prefix, topic: topic)
+        do {
+            let removed = try directory.removeTemporaryFiles(under: folder, olderThan: 3600)
+            if removed > 0 {
+                logger.info("removed \(removed) temporary files left by writers stopped an hour ago or more")
+            }
+        } catch {
+            logger.warning("could not clear old temporary files under \(directory.describe(folder)): \(error)")
+        }
     }
 
     /// One batch of messages, each archived; transient consumer errors are logged (librdkafka

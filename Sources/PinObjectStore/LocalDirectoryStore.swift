@@ -229,6 +229,27 @@ public struct LocalDirectoryStore: StagingObjectStore {
         }
     }
 
+    // MARK: Leftovers
+
+    /// Removes the hidden temporary files under `prefix` last written more than `age` seconds ago:
+    /// what writers killed mid-write (SIGKILL, power loss) left behind; listings never show them.
+    /// Returns how many were removed.
+    @discardableResult
+    public func removeTemporaryFiles(under prefix: String, olderThan age: TimeInterval) throws -> Int {
+        let slash = prefix.lastIndex(of: "/")
+        let base = slash.map { String(prefix[...$0]) } ?? ""
+        let cutoff = Date().timeIntervalSince1970 - age
+        var removed = 0
+        try walk(
+            directory: base.isEmpty ? root : path(for: String(base.dropLast())), keyPrefix: base, temporaryFiles: true
+        ) { key, info in
+            let modified = Double(info.st_mtim.tv_sec)
+            guard modified < cutoff else { return }
+            if unlink(path(for: key)) == 0 { removed += 1 }
+        }
+        return removed
+    }
+
     // MARK: Listing
 
     private func listSync(prefix: String) throws -> [ObjectInfo] {
@@ -244,7 +265,10 @@ public struct LocalDirectoryStore: StagingObjectStore {
         return results
     }
 
-    private func walk(directory: String, keyPrefix: String, visit: (String, stat) -> Void) throws {
+    /// Visits the objects below `directory`, or with `temporaryFiles` the hidden temporary files instead.
+    private func walk(
+        directory: String, keyPrefix: String, temporaryFiles: Bool = false, visit: (String, stat) -> Void
+    ) throws {
         guard let handle = opendir(directory) else {
             if errno == ENOENT || errno == ENOTDIR { return }
             throw ObjectStoreError.posix("list", path: directory)
@@ -254,13 +278,16 @@ public struct LocalDirectoryStore: StagingObjectStore {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
-            if name == "." || name == ".." || name.hasPrefix(Self.temporaryMarker) { continue }
+            if name == "." || name == ".." { continue }
+            let isTemporary = name.hasPrefix(Self.temporaryMarker)
             let full = directory + "/" + name
             var info = stat()
             guard stat(full, &info) == 0 else { continue }  // vanished or a dangling link
             switch info.st_mode & S_IFMT {
-            case S_IFDIR: try walk(directory: full, keyPrefix: keyPrefix + name + "/", visit: visit)
-            case S_IFREG: visit(keyPrefix + name, info)
+            case S_IFDIR:
+                try walk(
+                    directory: full, keyPrefix: keyPrefix + name + "/", temporaryFiles: temporaryFiles, visit: visit)
+            case S_IFREG where isTemporary == temporaryFiles: visit(keyPrefix + name, info)
             default: continue
             }
         }

@@ -154,6 +154,25 @@ import Testing
         #expect(throws: ObjectStoreError.self) { try store.stage("../escape", bytes: []) }
     }
 
+    /// Temporary files of writers killed mid-write go once old enough; fresh ones and objects stay.
+    @Test func oldTemporaryFilesAreRemoved() async throws {
+        let store = Self.freshStore()
+        defer { try? FileManager.default.removeItem(atPath: store.root) }
+        try await store.put("t/dt=2024-01-01/a", bytes: [1])
+        let old = try store.stage("t/dt=2024-01-01/b", bytes: [2])
+        let fresh = try store.stage("t/dt=2024-01-02/c", bytes: [3])
+        let other = try store.stage("u/d", bytes: [4])
+        let twoHoursAgo = Date().addingTimeInterval(-7200)
+        for path in [old.temporaryPath, other.temporaryPath] {
+            try FileManager.default.setAttributes([.modificationDate: twoHoursAgo], ofItemAtPath: path)
+        }
+        #expect(try store.removeTemporaryFiles(under: "t/", olderThan: 3600) == 1)
+        #expect(!FileManager.default.fileExists(atPath: old.temporaryPath))
+        #expect(FileManager.default.fileExists(atPath: fresh.temporaryPath))
+        #expect(FileManager.default.fileExists(atPath: other.temporaryPath))  // not under the prefix
+        #expect(try await store.list(prefix: "").map(\.key) == ["t/dt=2024-01-01/a"])
+    }
+
     @Test func keysCannotEscapeTheRoot() async throws {
         let store = Self.freshStore()
         defer { try? FileManager.default.removeItem(atPath: store.root) }
