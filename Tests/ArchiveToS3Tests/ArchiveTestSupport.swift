@@ -87,6 +87,51 @@ final class ToolRun: @unchecked Sendable {
     var log: String { (try? String(contentsOfFile: errorFile, encoding: .utf8)) ?? "" }
 }
 
+extension ToolRun {
+    /// Waits until the log holds `text`, the tool exits or the deadline passes.
+    func waitForLog(_ text: String, until deadline: ContinuousClock.Instant) async throws {
+        while !log.contains(text), process.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
+
+/// A topic of three partitions holding `count` messages, a fresh directory to archive it to, and
+/// the arguments of a member of a fresh group archiving it in small objects, logging at debug level.
+struct Backlog {
+    let topic: String
+    let count: Int
+    let directory: String
+    let arguments: [String]
+    var store: LocalDirectoryStore { LocalDirectoryStore(root: directory) }
+
+    init(count: Int, options: [String]) throws {
+        topic = try makeTopic()
+        self.count = count
+        try produce(topic: topic, range: 0..<count, producer: try makeProducer())
+        directory = NSTemporaryDirectory() + uniqueName("archive-backlog")
+        arguments =
+            [
+                "--dest", directory, "--topic", topic, "--group", uniqueName("g"), "--flush-records", "500",
+                "--flush-interval", "0.5", "--log-level", "debug",
+            ] + options
+    }
+
+    /// Waits until the directory holds every message (or the deadline passes).
+    func waitUntilArchived(until deadline: ContinuousClock.Instant) async throws {
+        var archived = 0
+        while archived < count, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(500))
+            archived = 0
+            for info in try await store.list(prefix: "") {
+                archived += try await store.get(info.key).reduce(0) { $1 == 0x0A ? $0 + 1 : $0 }
+            }
+        }
+    }
+
+    func removeDirectory() { try? FileManager.default.removeItem(atPath: directory) }
+}
+
 /// Runs the tool to its exit.
 func runTool(_ arguments: [String]) async throws -> (status: Int32, log: String) {
     let run = try ToolRun(arguments)

@@ -134,74 +134,38 @@ import Testing
     /// (flushing and committing), batches caught by the rebalance are dropped and fetched again,
     /// and between them the two archive every offset exactly once.
     @Test func aMemberJoiningMidStreamLeavesEveryOffsetInOneObject() async throws {
-        let topic = try makeTopic()
-        let total = 30_000
-        try produce(topic: topic, range: 0..<total, producer: try makeProducer())
-        let directory = NSTemporaryDirectory() + uniqueName("archive-rebalance")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let arguments =
-            [
-                "--dest", directory, "--topic", topic, "--group", uniqueName("g"), "--flush-records", "500",
-                "--flush-interval", "0.5", "--log-level", "debug",
-            ] + fastGroup
-        let first = try ToolRun(arguments)
+        let backlog = try Backlog(count: 30_000, options: fastGroup)
+        defer { backlog.removeDirectory() }
+        let first = try ToolRun(backlog.arguments)
         let deadline = ContinuousClock.now + .seconds(60)
-        while !first.log.contains("assigned"), first.process.isRunning, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        let second = try ToolRun(arguments)
-        let store = LocalDirectoryStore(root: directory)
-        var archived = 0
-        while archived < total, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(500))
-            archived = 0
-            for info in try await store.list(prefix: "") {
-                archived += try await store.get(info.key).reduce(0) { $1 == 0x0A ? $0 + 1 : $0 }
-            }
-        }
+        try await first.waitForLog("assigned", until: deadline)
+        let second = try ToolRun(backlog.arguments)
+        try await backlog.waitUntilArchived(until: deadline)
         kill(first.process.processIdentifier, SIGTERM)
         kill(second.process.processIdentifier, SIGTERM)
         #expect(try await first.wait() == 0, "\(first.log)")
         #expect(try await second.wait() == 0, "\(second.log)")
         #expect(second.log.contains("assigned"), "\(second.log)")
-        _ = try await verifyArchive(store: store, prefix: "", topic: topic, count: total)
+        _ = try await verifyArchive(store: backlog.store, prefix: "", topic: backlog.topic, count: backlog.count)
     }
 
     /// A --once run joins a group whose member is working through a backlog: it reads every
     /// partition ahead while joining, takes only those assigned to it (each from where the archive
     /// then ends), and exits; the member takes them back. Every offset is in one object.
     @Test func aOnceRunBesideAWorkingMemberTakesOnlyItsPartitions() async throws {
-        let topic = try makeTopic()
-        let total = 30_000
-        try produce(topic: topic, range: 0..<total, producer: try makeProducer())
-        let directory = NSTemporaryDirectory() + uniqueName("archive-once-beside")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let arguments =
-            [
-                "--dest", directory, "--topic", topic, "--group", uniqueName("g"), "--flush-records", "500",
-                "--flush-interval", "0.5", "--log-level", "debug",
-            ] + fastGroup
-        let member = try ToolRun(arguments)
+        let backlog = try Backlog(count: 30_000, options: fastGroup)
+        defer { backlog.removeDirectory() }
+        let member = try ToolRun(backlog.arguments)
         let deadline = ContinuousClock.now + .seconds(90)
-        while !member.log.contains("assigned"), member.process.isRunning, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        let once = try await runTool(arguments + ["--once"])
+        try await member.waitForLog("assigned", until: deadline)
+        let once = try await runTool(backlog.arguments + ["--once"])
         #expect(once.status == 0, "\(once.log)")
         #expect(once.log.contains("reading ahead while joining"), "\(once.log)")
         #expect(once.log.contains("reached the end offsets"), "\(once.log)")
-        let store = LocalDirectoryStore(root: directory)
-        var archived = 0
-        while archived < total, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(500))
-            archived = 0
-            for info in try await store.list(prefix: "") {
-                archived += try await store.get(info.key).reduce(0) { $1 == 0x0A ? $0 + 1 : $0 }
-            }
-        }
+        try await backlog.waitUntilArchived(until: deadline)
         kill(member.process.processIdentifier, SIGTERM)
         #expect(try await member.wait() == 0, "\(member.log)")
-        _ = try await verifyArchive(store: store, prefix: "", topic: topic, count: total)
+        _ = try await verifyArchive(store: backlog.store, prefix: "", topic: backlog.topic, count: backlog.count)
     }
 
     @Test func missingBucketExits69() async throws {
