@@ -74,10 +74,10 @@ public final class ArchiveConsumer: @unchecked Sendable {
         while !shouldStop() {
             var timeout = Duration.milliseconds(200)
             if let readAhead, !readAhead.served.isEmpty {
-                try pollReadAhead(readAhead)
+                _ = try pollBatch(from: readAhead.consumer, readAhead: true, timeout: .milliseconds(100))
                 timeout = .zero  // the member's poll only serves its events meanwhile
             }
-            let batch = try pollBatch(timeout: idlePause.pollTimeout(timeout))
+            let batch = try pollBatch(from: consumer, timeout: idlePause.pollTimeout(timeout))
             try applyReadAheadPauses()
             let topic = self.topic
             idlePause.afterPoll(
@@ -135,10 +135,14 @@ public final class ArchiveConsumer: @unchecked Sendable {
 
     /// One batch of messages, each archived; transient consumer errors are logged (librdkafka
     /// recovers from them).
-    private func pollBatch(timeout: Duration) throws -> KafkaBatchResult {
+    /// From the member, or with `readAhead` from the read-ahead consumer (only the partitions taken
+    /// from it count towards the batch limit).
+    private func pollBatch(from source: KafkaConsumer, readAhead: Bool = false, timeout: Duration) throws
+        -> KafkaBatchResult
+    {
         do {
-            let result = try consumer.pollInPlace(upTo: batchLimit(readAhead: false), timeout: timeout) {
-                try archive($0, readAhead: false)
+            let result = try source.pollInPlace(upTo: batchLimit(readAhead: readAhead), timeout: timeout) {
+                try archive($0, readAhead: readAhead)
             }
             for error in result.errors {
                 if error.isFatal { throw error }
@@ -156,8 +160,7 @@ public final class ArchiveConsumer: @unchecked Sendable {
     private func seekToExpectedOffsets(_ partitions: [TopicPartition]) throws {
         idlePause.resumeNow(consumer)
         for member in partitions where member.topic == topic {
-            guard let next = nextOffsets[member.partition], readAhead?.served.contains(member.partition) != true
-            else { continue }
+            guard let next = nextOffsets[member.partition], !isReadAhead(member.partition) else { continue }
             logger.debug("\(member): fetching again from \(next) after a rebalance")
             try consumer.seek(member, to: next)
         }
@@ -392,20 +395,6 @@ public final class ArchiveConsumer: @unchecked Sendable {
         readAhead.pauses = []
         readAhead.resumes = []
         readAhead.dropped = []
-    }
-
-    private func pollReadAhead(_ readAhead: ReadAhead) throws {
-        do {
-            let result = try readAhead.consumer.pollInPlace(
-                upTo: batchLimit(readAhead: true), timeout: .milliseconds(100)
-            ) { try archive($0, readAhead: true) }
-            for error in result.errors {
-                if error.isFatal { throw error }
-                logger.warning("kafka: \(error)")
-            }
-        } catch let error as KafkaError where !error.isFatal && writer.failure == nil {
-            logger.warning("kafka: \(error)")
-        }
     }
 
     /// `--once` with a group whose first join the broker holds for a while (noida-db about 0.33 s;
