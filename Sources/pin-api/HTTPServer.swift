@@ -40,7 +40,10 @@ struct HTTPServer: Sendable {
                         let timeout = TimeAmount.milliseconds(Int64(idleTimeout * 1000))
                         try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: timeout))
                     }
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    // NIO's request decoder; the handler encodes its answers itself (one buffer and
+                    // one write each) and keeps pipelined requests in order.
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
                     try channel.pipeline.syncOperations.addHandler(HTTPHandler(settings))
                 }
             }
@@ -77,9 +80,14 @@ final class ConnectionRegistry: Sendable {
 
 /// One connection's requests: collects each body (up to the limit), hands the request to the
 /// routes and writes their answer, counting it and logging it on the way out.
-final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+///
+/// Requests are answered in the order they came. One that arrives while an earlier one waits for
+/// its answer (pipelining) is queued, and reading stops until the queue is empty again; a client
+/// that waits for each answer never causes that, so its socket stays registered for reading.
+final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     struct Settings: Sendable {
         let routes: PinRoutes
@@ -96,17 +104,53 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case discarding
         /// Handed to the routes; the answer is on its way.
         case answering
+        /// An answer said "Connection: close"; nothing more is read.
+        case closing
     }
 
     private let settings: Settings
     private var state = State.idle
     private var started = ContinuousClock.now
+    /// Parts of requests that came while an earlier one was being answered.
+    private var queued = CircularBuffer<HTTPServerRequestPart>()
+    /// A read was asked for while requests were queued; it is passed on once they are handled.
+    private var readHeld = false
+    private var draining = false
+    /// The client sent bytes that are not HTTP after the request now answered.
+    private var closeAfterAnswer = false
 
     init(_ settings: Settings) { self.settings = settings }
 
+    private var isAnswering: Bool {
+        if case .answering = state { return true }
+        return false
+    }
+
+    /// Whether the next part of a request can be handled now (not while an answer is awaited).
+    private var isTakingParts: Bool {
+        switch state {
+        case .idle, .receiving, .discarding: true
+        case .answering, .closing: false
+        }
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if isAnswering || !queued.isEmpty {
+            queued.append(part)
+        } else {
+            handle(part, context: context)
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if queued.isEmpty { context.read() } else { readHeld = true }
+    }
+
+    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head):
+            guard case .idle = state else { return }
             started = .now
             settings.metrics.requestStarted()
             let declared = head.headers.first(name: "content-length").flatMap { Int($0) }
@@ -114,8 +158,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 return refuseTooLarge(head, context: context)
             }
             if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
-                context.writeAndFlush(
-                    wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+                var buffer = context.channel.allocator.buffer(capacity: 32)
+                buffer.writeString("HTTP/\(head.version.major).\(head.version.minor) 100 Continue\r\n\r\n")
+                context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
             }
             state = .receiving(head, context.channel.allocator.buffer(capacity: min(declared ?? 0, settings.maxBody)))
         case .body(var chunk):
@@ -139,9 +184,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let target = NIOLoopBound((handler: self, context: context), eventLoop: loop)
             settings.routes.handle(request) { response in
                 if loop.inEventLoop {
-                    target.value.handler.write(response, for: asked, context: target.value.context)
+                    target.value.handler.answer(response, for: asked, context: target.value.context)
                 } else {
-                    loop.execute { target.value.handler.write(response, for: asked, context: target.value.context) }
+                    loop.execute { target.value.handler.answer(response, for: asked, context: target.value.context) }
                 }
             }
         }
@@ -151,7 +196,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         state = .discarding
         let response = APIResponse.json(
             .payloadTooLarge, ErrorBody.message("request body over \(settings.maxBody) bytes"))
-        write(response, for: Asked(head), context: context, keepState: true)
+        write(response, for: Asked(head), context: context)
     }
 
     /// What answering a request needs of it: its head, and its path and route, worked out once.
@@ -168,12 +213,22 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func write(
-        _ response: APIResponse, for asked: Asked, context: ChannelHandlerContext, keepState: Bool = false
-    ) {
-        // Accounts first: writing the end hands the next pipelined request to `channelRead` at once,
-        // and its state and start time must not be overwritten by this one's afterwards.
-        if !keepState { state = .idle }
+    /// Writes the routes' answer, then handles the requests queued behind it.
+    private func answer(_ response: APIResponse, for asked: Asked, context: ChannelHandlerContext) {
+        guard isAnswering else { return }  // the connection closed meanwhile
+        state = .idle
+        write(response, for: asked, context: context)
+        guard !draining else { return }  // the loop below is already running, further up the stack
+        draining = true
+        while !queued.isEmpty, isTakingParts { handle(queued.removeFirst(), context: context) }
+        draining = false
+        if queued.isEmpty, readHeld {
+            readHeld = false
+            context.read()
+        }
+    }
+
+    private func write(_ response: APIResponse, for asked: Asked, context: ChannelHandlerContext) {
         let head = asked.head
         let status = Int(response.status.code)
         settings.metrics.requestFinished(route: asked.route, status: status)
@@ -182,28 +237,16 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             settings.logger.info(
                 "\(head.method) \(asked.path) \(status)", [("ms", String(format: "%.2f", milliseconds))])
         }
-
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: response.contentType)
-        headers.add(name: "Content-Length", value: String(response.body.count))
-        for header in response.headers { headers.add(name: header.name, value: header.value) }
-        let keepAlive = head.isKeepAlive && !ShutdownSignal.requested
-        if !keepAlive {
-            headers.add(name: "Connection", value: "close")
-        } else if head.version == .http1_0 {
-            headers.add(name: "Connection", value: "keep-alive")
-        }
-        context.write(
-            wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))),
-            promise: nil)
-        var buffer = context.channel.allocator.buffer(capacity: response.body.count)
-        buffer.writeBytes(response.body)
-        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        let keepAlive = head.isKeepAlive && !ShutdownSignal.requested && !closeAfterAnswer
+        var buffer = context.channel.allocator.buffer(capacity: 160 + response.body.count)
+        HTTPResponseEncoding.write(response, version: head.version, keepAlive: keepAlive, into: &buffer)
         if keepAlive {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
         } else {
+            state = .closing
+            queued.removeAll()
             let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
         }
     }
 
@@ -215,7 +258,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         switch state {
         case .answering: break
-        case .idle, .receiving, .discarding:
+        case .idle, .receiving, .discarding, .closing:
             settings.logger.debug("closing a connection idle for the --idle-timeout")
             context.close(promise: nil)
         }
@@ -223,14 +266,51 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         // A request cut off while its body was arriving gets no answer; one handed to the routes
-        // still gets its answer written (into the void) and counted then.
+        // still gets its answer counted then (and written into the void).
         if case .receiving = state { settings.metrics.requestAbandoned() }
-        state = .idle
+        queued.removeAll()
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        settings.logger.debug("connection error: \(error)")
-        context.close(promise: nil)
+        guard error is HTTPParserError else {
+            settings.logger.debug("connection error: \(error)")
+            return context.close(promise: nil)
+        }
+        // Not HTTP: the request being answered still gets its answer, then the connection closes.
+        settings.logger.debug("malformed HTTP request: \(error)")
+        queued.removeAll()
+        switch state {
+        case .answering:
+            closeAfterAnswer = true
+        case .closing:
+            break
+        case .idle, .receiving, .discarding:
+            if case .receiving = state { settings.metrics.requestAbandoned() }
+            state = .closing
+            var buffer = context.channel.allocator.buffer(capacity: 128)
+            HTTPResponseEncoding.write(
+                .json(.badRequest, ErrorBody.message("malformed HTTP request")), version: .http1_1,
+                keepAlive: false, into: &buffer)
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+}
+
+/// An answer as HTTP/1.x bytes: status line, the headers pin-api sends, body.
+enum HTTPResponseEncoding {
+    static func write(_ response: APIResponse, version: HTTPVersion, keepAlive: Bool, into buffer: inout ByteBuffer) {
+        buffer.writeString(
+            "HTTP/\(version.major).\(version.minor) \(response.status.code) \(response.status.reasonPhrase)\r\n")
+        buffer.writeString("Content-Type: \(response.contentType)\r\nContent-Length: \(response.body.count)\r\n")
+        for header in response.headers { buffer.writeString("\(header.name): \(header.value)\r\n") }
+        if !keepAlive {
+            buffer.writeString("Connection: close\r\n")
+        } else if version == .http1_0 {
+            buffer.writeString("Connection: keep-alive\r\n")
+        }
+        buffer.writeString("\r\n")
+        buffer.writeBytes(response.body)
     }
 }

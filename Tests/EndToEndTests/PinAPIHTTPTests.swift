@@ -153,6 +153,17 @@ import Testing
         #expect(wrongMethod?.status == 405)
         #expect(wrongMethod?.headers["allow"] == "POST")
 
+        // Thirty requests in one write, records and health checks in turn: every answer in order.
+        let many = Array(PinAPITests.samplePins[60..<75])
+        connection.send(
+            many.map { Self.post(PinAPITests.text($0)) + "GET /healthz HTTP/1.1\r\nHost: pin-api\r\n\r\n" }.joined())
+        for pin in many {
+            let stored = connection.readResponse()
+            #expect(stored?.status == 200)
+            #expect(try stored.map { try RawPin(parsing: Array($0.body.utf8)) } == pin)
+            #expect(connection.readResponse()?.body == #"{"status":"ok"}"#)
+        }
+
         // Connection: close is honoured.
         connection.send("GET /healthz HTTP/1.1\r\nHost: pin-api\r\nConnection: close\r\n\r\n")
         let last = connection.readResponse()
@@ -160,10 +171,38 @@ import Testing
         #expect(last?.headers["connection"] == "close")
         #expect(connection.isClosedByServer)
 
-        let messages = try PinAPITests.readTopic(topic, expecting: 5)
+        let messages = try PinAPITests.readTopic(topic, expecting: 20)
         #expect(
             Set(messages.compactMap { $0.key.map { String(decoding: $0, as: UTF8.self) } })
-                == Set([50, 51, 52, 53, 54].map { PinAPITests.samplePins[$0].uniqueID }))
+                == Set(([50, 51, 52, 53, 54] + Array(60..<75)).map { PinAPITests.samplePins[$0].uniqueID }))
+        api.signal(SIGTERM)
+        #expect(try api.wait() == 0)
+    }
+
+    /// Bytes that are not HTTP are answered 400 and the connection closes; a request before them
+    /// that waits for Kafka still gets its answer first.
+    @Test func bytesThatAreNotHTTPAreAnswered400AndTheConnectionCloses() async throws {
+        let topic = uniqueName("api-garbage")
+        let (api, base) = try PinAPITests.startAPI(topic: topic)
+        let alone = try RawConnection(base)
+        alone.send("NOT HTTP AT ALL\r\n\r\n")
+        let refused = alone.readResponse()
+        #expect(refused?.status == 400)
+        #expect(refused?.headers["connection"] == "close")
+        #expect(alone.isClosedByServer)
+
+        let behind = try RawConnection(base)
+        behind.send(Self.post(PinAPITests.text(PinAPITests.samplePins[80])) + "\u{1}\u{2} garbage\r\n\r\n")
+        let stored = behind.readResponse()
+        #expect(stored?.status == 200)
+        #expect(stored?.headers["connection"] == "close")
+        #expect(behind.isClosedByServer)
+        #expect(try PinAPITests.readTopic(topic, expecting: 1).count == 1)
+
+        // The server still answers new connections.
+        let after = try RawConnection(base)
+        after.send("GET /healthz HTTP/1.1\r\nHost: pin-api\r\n\r\n")
+        #expect(after.readResponse()?.status == 200)
         api.signal(SIGTERM)
         #expect(try api.wait() == 0)
     }
