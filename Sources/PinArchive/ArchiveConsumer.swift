@@ -262,17 +262,12 @@ public final class ArchiveConsumer: @unchecked Sendable {
         let ours = partitions.filter { $0.topic == topic }
         var starts: [TopicPartition: Int64] = [:]
         do {
-            let committed = try consumer.committed(ours)
-            let recovery = ArchiveRecovery(store: store, prefix: prefix)
-            let topic = self.topic
+            let points = try resumePoints(ours)
             for member in ours {
                 let partition = member.partition
-                let committedOffset = committed[member]
-                let resume = try BlockingBridge.wait {
-                    try await recovery.resumeOffset(topic: topic, partition: partition, committed: committedOffset)
-                }
-                var start = committedOffset
-                if let resume {
+                let point = points[member] ?? ResumePoint(committed: nil, recovered: nil)
+                var start = point.offset
+                if let resume = point.recovered {
                     // A previous run stored objects but stopped before committing them.
                     do {
                         try consumer.commit([member: resume])
@@ -281,10 +276,8 @@ public final class ArchiveConsumer: @unchecked Sendable {
                         guard error.isGroupMembershipChange else { throw error }
                         logger.warning("\(member): commit of \(resume) refused during a rebalance (\(error))")
                     }
-                    starts[member] = resume
-                    start = resume
                     logger.info(
-                        "\(member): resuming at \(resume) after stored objects (committed \(committedOffset.map(String.init) ?? "none"))"
+                        "\(member): resuming at \(resume) after stored objects (committed \(point.committed.map(String.init) ?? "none"))"
                     )
                 }
                 if once || start == nil {
@@ -320,6 +313,30 @@ public final class ArchiveConsumer: @unchecked Sendable {
             hookFailure = hookFailure ?? error
         }
         return starts
+    }
+
+    /// Where the archive resumes a partition: after its newest stored object when a previous run
+    /// stored objects past the committed offset (and stopped before committing them), else at the
+    /// committed offset; neither: at the low watermark.
+    private struct ResumePoint {
+        let committed: Int64?
+        let recovered: Int64?
+        var offset: Int64? { recovered ?? committed }
+    }
+
+    private func resumePoints(_ members: [TopicPartition]) throws -> [TopicPartition: ResumePoint] {
+        let committed = try consumer.committed(members)
+        let recovery = ArchiveRecovery(store: store, prefix: prefix)
+        let topic = self.topic
+        var points: [TopicPartition: ResumePoint] = [:]
+        for member in members {
+            let committedOffset = committed[member]
+            let recovered = try BlockingBridge.wait {
+                try await recovery.resumeOffset(topic: topic, partition: member.partition, committed: committedOffset)
+            }
+            points[member] = ResumePoint(committed: committedOffset, recovered: recovered)
+        }
+        return points
     }
 
     fileprivate func revoked(_ partitions: [TopicPartition]) {
@@ -358,17 +375,9 @@ public final class ArchiveConsumer: @unchecked Sendable {
         do {
             let topic = self.topic
             let members = try consumer.partitions(topic: topic).map { TopicPartition(topic: topic, partition: $0) }
-            let committed = try consumer.committed(members)
-            let recovery = ArchiveRecovery(store: store, prefix: prefix)
             var starts: [TopicPartition: Int64] = [:]
-            for member in members {
-                let committedOffset = committed[member]
-                let resume = try BlockingBridge.wait {
-                    try await recovery.resumeOffset(
-                        topic: topic, partition: member.partition, committed: committedOffset)
-                }
-                starts[member] =
-                    try resume ?? committedOffset ?? consumer.watermarks(topic: topic, partition: member.partition).low
+            for (member, point) in try resumePoints(members) {
+                starts[member] = try point.offset ?? consumer.watermarks(topic: topic, partition: member.partition).low
             }
             try reader.assign(starts)
             logger.debug(
