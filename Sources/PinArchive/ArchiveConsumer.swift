@@ -374,7 +374,10 @@ public final class ArchiveConsumer: @unchecked Sendable {
     private func startReadAhead(_ reader: KafkaConsumer) -> ReadAhead? {
         do {
             let topic = self.topic
-            let members = try consumer.partitions(topic: topic).map { TopicPartition(topic: topic, partition: $0) }
+            // Asked of the reader: its connection is then up and the topic's leaders in its cache when
+            // it is assigned. Assigned first, it would find no broker yet, skip its leader query and
+            // wait for librdkafka's next one-second scan of unknown leaders before fetching.
+            let members = try reader.partitions(topic: topic).map { TopicPartition(topic: topic, partition: $0) }
             var starts: [TopicPartition: Int64] = [:]
             for (member, point) in try resumePoints(members) {
                 starts[member] = try point.offset ?? consumer.watermarks(topic: topic, partition: member.partition).low
