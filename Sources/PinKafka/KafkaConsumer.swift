@@ -55,7 +55,9 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Reads the given partitions from the given offsets without joining the group (a manual
     /// assignment, replacing any earlier one). Do not mix with ``subscribe(topics:listener:)`` on
-    /// the same consumer.
+    /// the same consumer. Ask this consumer for the topic's ``partitions(topic:)`` first: a
+    /// consumer assigned before its connection is up may wait for librdkafka's next scan for
+    /// partition leaders, a second later, before it fetches.
     public func assign(_ starts: [TopicPartition: Int64]) throws(KafkaError) {
         let list = TopicPartition.makeList(starts.map { ($0.key, $0.value) })
         defer { rd_kafka_topic_partition_list_destroy(list) }
