@@ -239,7 +239,8 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let keepAlive = head.isKeepAlive && !ShutdownSignal.requested && !closeAfterAnswer
         var buffer = context.channel.allocator.buffer(capacity: 160 + response.body.count)
-        HTTPResponseEncoding.write(response, version: head.version, keepAlive: keepAlive, into: &buffer)
+        HTTPResponseEncoding.write(
+            response, version: head.version, keepAlive: keepAlive, withBody: head.method != .HEAD, into: &buffer)
         if keepAlive {
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
         } else {
@@ -300,7 +301,11 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
 /// An answer as HTTP/1.x bytes: status line, the headers pin-api sends, body.
 enum HTTPResponseEncoding {
-    static func write(_ response: APIResponse, version: HTTPVersion, keepAlive: Bool, into buffer: inout ByteBuffer) {
+    /// Without `withBody` (an answer to HEAD) the head still gives the body's length, not the body.
+    static func write(
+        _ response: APIResponse, version: HTTPVersion, keepAlive: Bool, withBody: Bool = true,
+        into buffer: inout ByteBuffer
+    ) {
         buffer.writeString(
             "HTTP/\(version.major).\(version.minor) \(response.status.code) \(response.status.reasonPhrase)\r\n")
         buffer.writeString("Content-Type: \(response.contentType)\r\nContent-Length: \(response.body.count)\r\n")
@@ -311,6 +316,6 @@ enum HTTPResponseEncoding {
             buffer.writeString("Connection: keep-alive\r\n")
         }
         buffer.writeString("\r\n")
-        buffer.writeBytes(response.body)
+        if withBody { buffer.writeBytes(response.body) }
     }
 }

@@ -54,9 +54,12 @@ struct PinRoutes: Sendable {
         case "/healthz", "/readyz", "/metrics": allowed = .GET
         default: return respond(.json(.notFound, ErrorBody.message("Not Found")))
         }
-        guard request.method == allowed else {
+        // HEAD is GET without the body (the server leaves it out), as Starlette serves it.
+        let method = request.method == .HEAD && allowed == .GET ? .GET : request.method
+        guard method == allowed else {
+            let allow = allowed == .GET ? "GET, HEAD" : "\(allowed)"
             return respond(
-                .json(.methodNotAllowed, ErrorBody.message("Method Not Allowed"), headers: [("Allow", "\(allowed)")]))
+                .json(.methodNotAllowed, ErrorBody.message("Method Not Allowed"), headers: [("Allow", allow)]))
         }
         switch request.route {
         case "/healthz":

@@ -60,8 +60,9 @@ import Testing
             return true
         }
 
-        /// The next response, or nil if the connection ended first.
-        func readResponse() -> Response? {
+        /// The next response, or nil if the connection ended first. An answer to HEAD (`toHead`)
+        /// has no body, whatever its Content-Length says.
+        func readResponse(toHead: Bool = false) -> Response? {
             let separator = Array("\r\n\r\n".utf8)
             var headEnd: Int?
             while headEnd == nil {
@@ -77,7 +78,7 @@ import Testing
                 let parts = line.split(separator: ":", maxSplits: 1)
                 headers[parts[0].lowercased()] = parts[1].trimmingCharacters(in: .whitespaces)
             }
-            let length = Int(headers["content-length"] ?? "0")!
+            let length = toHead ? 0 : Int(headers["content-length"] ?? "0")!
             let bodyStart = headEnd! + 4
             while pending.count < bodyStart + length { if !fill() { return nil } }
             let body = String(decoding: pending[bodyStart..<bodyStart + length], as: UTF8.self)
@@ -152,6 +153,16 @@ import Testing
         let wrongMethod = connection.readResponse()
         #expect(wrongMethod?.status == 405)
         #expect(wrongMethod?.headers["allow"] == "POST")
+
+        // HEAD is GET without the body: the next answer on the connection starts right after the head.
+        connection.send(
+            "HEAD /healthz HTTP/1.1\r\nHost: pin-api\r\n\r\nGET /healthz HTTP/1.1\r\nHost: pin-api\r\n\r\n")
+        let headAnswer = connection.readResponse(toHead: true)
+        #expect(headAnswer?.status == 200)
+        #expect(headAnswer?.headers["content-length"] == "15")
+        #expect(connection.readResponse()?.body == #"{"status":"ok"}"#)
+        connection.send("DELETE /healthz HTTP/1.1\r\nHost: pin-api\r\n\r\n")
+        #expect(connection.readResponse()?.headers["allow"] == "GET, HEAD")
 
         // Thirty requests in one write, records and health checks in turn: every answer in order.
         let many = Array(PinAPITests.samplePins[60..<75])
