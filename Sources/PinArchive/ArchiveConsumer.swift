@@ -262,10 +262,8 @@ public final class ArchiveConsumer: @unchecked Sendable {
         let ours = partitions.filter { $0.topic == topic }
         var starts: [TopicPartition: Int64] = [:]
         do {
-            let points = try resumePoints(ours)
-            for member in ours {
+            for (member, point) in try resumePoints(ours) {
                 let partition = member.partition
-                let point = points[member] ?? ResumePoint(committed: nil, recovered: nil)
                 var start = point.offset
                 if let resume = point.recovered {
                     // A previous run stored objects but stopped before committing them.
@@ -324,19 +322,18 @@ public final class ArchiveConsumer: @unchecked Sendable {
         var offset: Int64? { recovered ?? committed }
     }
 
-    private func resumePoints(_ members: [TopicPartition]) throws -> [TopicPartition: ResumePoint] {
+    /// Each member with its resume point, in the order given.
+    private func resumePoints(_ members: [TopicPartition]) throws -> [(TopicPartition, ResumePoint)] {
         let committed = try consumer.committed(members)
         let recovery = ArchiveRecovery(store: store, prefix: prefix)
         let topic = self.topic
-        var points: [TopicPartition: ResumePoint] = [:]
-        for member in members {
+        return try members.map { member in
             let committedOffset = committed[member]
             let recovered = try BlockingBridge.wait {
                 try await recovery.resumeOffset(topic: topic, partition: member.partition, committed: committedOffset)
             }
-            points[member] = ResumePoint(committed: committedOffset, recovered: recovered)
+            return (member, ResumePoint(committed: committedOffset, recovered: recovered))
         }
-        return points
     }
 
     fileprivate func revoked(_ partitions: [TopicPartition]) {
