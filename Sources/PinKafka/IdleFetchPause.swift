@@ -52,20 +52,26 @@ public struct IdleFetchPause {
 
     /// Call after every poll with whether it returned messages, the assigned partitions and
     /// where the caller will read each next (nil: from the beginning, the low watermark).
+    /// `assigned` is evaluated only when needed: not after a poll that returned messages.
     public mutating func afterPoll(
-        _ consumer: KafkaConsumer, polledNothing: Bool, assigned: [TopicPartition],
+        _ consumer: KafkaConsumer, polledNothing: Bool, assigned: @autoclosure () -> [TopicPartition],
         position: (TopicPartition) -> Int64?
     ) {
         if let checkAt {
             guard ContinuousClock.now >= checkAt else { return }
-            if Set(assigned) == Set(paused) && !hasNewMessages(consumer, position: position) {
+            if Set(assigned()) == Set(paused) && !hasNewMessages(consumer, position: position) {
                 self.checkAt = ContinuousClock.now + interval
             } else {
                 resumeNow(consumer)
             }
             return
         }
-        guard polledNothing, !assigned.isEmpty, isAtEnd(consumer, assigned: assigned, position: position) else {
+        guard polledNothing else {
+            idleSince = nil
+            return
+        }
+        let assigned = assigned()
+        guard !assigned.isEmpty, isAtEnd(consumer, assigned: assigned, position: position) else {
             idleSince = nil
             return
         }
