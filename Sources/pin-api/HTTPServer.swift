@@ -244,11 +244,16 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if keepAlive {
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
         } else {
-            state = .closing
-            queued.removeAll()
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+            writeLast(buffer, context: context)
         }
+    }
+
+    /// Writes a connection's last answer and closes it once written; nothing more is read.
+    private func writeLast(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
+        state = .closing
+        queued.removeAll()
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
     }
 
     /// Nothing read for the idle timeout: a connection between requests (or stuck in one) is closed;
@@ -288,13 +293,11 @@ final class HTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
             break
         case .idle, .receiving, .discarding:
             if case .receiving = state { settings.metrics.requestAbandoned() }
-            state = .closing
             var buffer = context.channel.allocator.buffer(capacity: 128)
             HTTPResponseEncoding.write(
                 .json(.badRequest, ErrorBody.message("malformed HTTP request")), version: .http1_1,
                 keepAlive: false, into: &buffer)
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+            writeLast(buffer, context: context)
         }
     }
 }
