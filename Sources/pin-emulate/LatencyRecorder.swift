@@ -1,4 +1,4 @@
-/// Collects request latencies and outcomes; one per worker, merged at the end.
+/// Collects request latencies and outcomes.
 struct LatencyRecorder: Sendable {
     var latencies: [Double] = []  // seconds
     var accepted = 0
@@ -8,13 +8,9 @@ struct LatencyRecorder: Sendable {
     /// With --ack-log: unique_id and Unix time of each 2xx answer.
     var acks: [(uniqueID: String, time: Double)] = []
 
-    mutating func merge(_ other: LatencyRecorder) {
-        latencies += other.latencies
-        accepted += other.accepted
-        rejected += other.rejected
-        failed += other.failed
-        acks += other.acks
-        if firstFailure == nil { firstFailure = other.firstFailure }
+    mutating func fail(_ reason: String) {
+        failed += 1
+        if firstFailure == nil { firstFailure = reason }
     }
 
     var sent: Int { accepted + rejected + failed }
