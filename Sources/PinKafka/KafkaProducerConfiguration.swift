@@ -9,6 +9,9 @@ public struct KafkaProducerConfiguration: Sendable {
     public var enableIdempotence: Bool = true
     /// `linger.ms`: how long to wait to fill a batch. Default 5 ms (librdkafka's and kcat's).
     public var lingerMilliseconds: Int = 5
+    /// `compression.type`: how batches are compressed (`none`, `gzip`, `snappy`, `lz4`, `zstd`).
+    /// Default `none` (librdkafka's and kcat's).
+    public var compressionType: String = "none"
     /// `message.timeout.ms`: how long librdkafka retries a message before reporting its
     /// delivery as failed. Default 300 000 (librdkafka's).
     public var messageTimeoutMilliseconds: Int = 300_000
@@ -29,6 +32,7 @@ public struct KafkaProducerConfiguration: Sendable {
             ("acks", acks),
             ("enable.idempotence", enableIdempotence ? "true" : "false"),
             ("linger.ms", String(lingerMilliseconds)),
+            ("compression.type", compressionType),
             ("message.timeout.ms", String(messageTimeoutMilliseconds)),
             ("client.id", clientID),
         ] + properties.sorted { $0.key < $1.key }

@@ -40,6 +40,25 @@ import Testing
         try consumer.close()
     }
 
+    /// pin-api compresses with LZ4 by default; every codec librdkafka offers comes back whole.
+    @Test(arguments: ["lz4", "zstd", "gzip", "snappy"])
+    func compressedBatchesAreReadBackWhole(codec: String) async throws {
+        let cluster = try KafkaMockCluster()
+        let topic = uniqueName("compressed")
+        try cluster.createTopic(topic, partitions: 1)
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
+        producerConfiguration.compressionType = codec
+        let producer = try KafkaProducer(configuration: producerConfiguration)
+        let values = (0..<500).map { bytes(#"{"index":\#($0),"title":"the same words, again and again"}"#) }
+        for value in values { try producer.produce(topic: topic, partition: 0, key: nil, value: value) }
+        try producer.flush(timeout: .seconds(10))
+        #expect(producer.deliveryCounts.delivered == values.count)
+        let consumer = try KafkaConsumer(configuration: configuration(cluster, group: uniqueName("g")))
+        try consumer.subscribe(topics: [topic])
+        #expect(try consume(consumer, count: values.count).map(\.value) == values)
+        try consumer.close()
+    }
+
     @Test func committedOffsetIsWhereTheGroupResumes() async throws {
         let (cluster, topic) = try await clusterWithMessages(10)
         let group = uniqueName("g")
