@@ -154,11 +154,20 @@ import Testing
         let db = try fixture.connect()
         var kills = 0
         var progress: [[Int32: Int64]] = []
+        let storedTotal = { ((try? fixture.storedOffsets(db)) ?? [:]).values.reduce(0, +) }
         for round in 0..<12 {
             let sink = try fixture.start(["--max-batch", "2000", "--group", "\(fixture.group)_\(round)"])
             #expect(try await sink.waitForLog("assigned"), "round \(round): \(sink.stderr)")
-            // Short enough that a fast run is still killed a few times before most is stored.
-            try await Task.sleep(for: .milliseconds(Int64.random(in: 200...1_200)))
+            // Killed once it stored up to an eighth more of the stream, plus a random moment (mid-batch,
+            // mid-commit): each round makes progress however loaded the machine is, and a fast run is
+            // still killed a few times before most is stored.
+            let before = progress.last?.values.reduce(0, +) ?? 0
+            let target = before + Int64.random(in: 1...Int64(total / 8))
+            let deadline = ContinuousClock.now + .seconds(60)
+            while storedTotal() < target, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try await Task.sleep(for: .milliseconds(Int64.random(in: 0...150)))
             sink.signal(SIGKILL)
             let killed = try sink.wait(timeout: .seconds(30))
             #expect(killed.status == SIGKILL || killed.status == 9, "round \(round): \(killed.stderr)")
