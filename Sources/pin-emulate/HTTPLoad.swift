@@ -16,6 +16,8 @@ struct HTTPLoad {
     let rate: Double
     let pauseUpToOneSecond: Bool
     let token: String?
+    /// How long a request may wait for its answer before it counts as failed.
+    let timeout: Duration
     /// Keep each accepted record's unique_id and the wall-clock time of its answer.
     var recordAcks = false
     let logger: StderrLogger
@@ -27,6 +29,8 @@ struct HTTPLoad {
         var bytes: [UInt8]
         var due: ContinuousClock.Instant
         var attempts = 1
+        /// When it last went out on a connection.
+        var sentAt = ContinuousClock.now
     }
 
     func run() -> LatencyRecorder {
@@ -98,6 +102,7 @@ struct HTTPLoad {
                         handle(slot: slot, events: watched[slot].revents)
                     }
                 }
+                failOverdueRequests()
                 showProgress()
             }
         }
@@ -108,11 +113,12 @@ struct HTTPLoad {
             return load.pauseUpToOneSecond ? pausedUntil : start
         }
 
-        /// How long poll may wait: until the next record is due, if a connection is free for it.
+        /// How long poll may wait: until the next record is due, if a connection is free for it;
+        /// a tenth of a second at most, the precision of the answer timeout.
         func waitMilliseconds() -> Int32 {
-            guard !idle.isEmpty, again.isEmpty, let upcoming else { return busy > 0 ? 1000 : 0 }
+            guard !idle.isEmpty, again.isEmpty, let upcoming else { return busy > 0 ? 100 : 0 }
             let wait = (due(of: upcoming.sequence) - ContinuousClock.now).inSeconds
-            return wait <= 0 ? 0 : Int32(min(1000, (wait * 1000).rounded(.up)))
+            return wait <= 0 ? 0 : Int32(min(100, (wait * 1000).rounded(.up)))
         }
 
         mutating func sendWhatIsDue() {
@@ -142,6 +148,8 @@ struct HTTPLoad {
         }
 
         mutating func send(_ request: Request, on slot: Int) {
+            var request = request
+            request.sentAt = ContinuousClock.now
             do {
                 let connection: LoadConnection
                 if let open = connections[slot] { connection = open } else { connection = try open(slot) }
@@ -210,6 +218,18 @@ struct HTTPLoad {
                 idle.append(slot)
             } else {
                 finish(slot: slot, request: request, failure: failure)
+            }
+        }
+
+        /// A server that takes a request and never answers must not hold the run forever: after
+        /// `timeout` the request fails and its connection is closed (a late answer on it would
+        /// belong to no request).
+        mutating func failOverdueRequests() {
+            let now = ContinuousClock.now
+            for slot in inFlight.indices {
+                guard let request = inFlight[slot], now - request.sentAt > load.timeout else { continue }
+                drop(slot)
+                finish(slot: slot, request: request, failure: "no answer within \(load.timeout)")
             }
         }
 

@@ -56,6 +56,9 @@ struct PinEmulate: ParsableCommand {
                 + "tab-separated, one per line.", valueName: "file"))
     var ackLog: String?
 
+    @Option(help: "Seconds to wait for each answer before counting the request as failed.")
+    var timeout: Double = 30
+
     @Option(help: "Bearer token for pin-api (env PIN_API_TOKEN).")
     var token: String?
 
@@ -67,6 +70,7 @@ struct PinEmulate: ParsableCommand {
     func validate() throws {
         if let count, count < 0 { throw ValidationError("--count must be >= 0") }
         if rate < 0 { throw ValidationError("--rate must be >= 0") }
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be >= 1") }
         if likeOriginal && url == nil { throw ValidationError("--like-original needs --url") }
         if ackLog != nil && url == nil { throw ValidationError("--ack-log needs --url") }
@@ -98,6 +102,7 @@ struct PinEmulate: ParsableCommand {
             let load = HTTPLoad(
                 target: target, feed: feed, concurrency: likeOriginal ? 1 : connections, rate: rate,
                 pauseUpToOneSecond: likeOriginal, token: token ?? Environment.value("PIN_API_TOKEN"),
+                timeout: .seconds(timeout),
                 recordAcks: ackLog != nil, logger: logger)
             let result = load.run()
             if let ackLog { try writeAcks(result.acks, to: ackLog, logger: logger) }

@@ -2,6 +2,10 @@ import Foundation
 import PinKafka
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// pin-emulate as a load generator against a real pin-api and broker.
 @Suite(.serialized) struct PinEmulateTests {
     /// The numbers of pin-emulate's summary line: sent, accepted, rejected, failed.
@@ -53,6 +57,31 @@ import Testing
         // Record n is due n/200 s after the start: the last one at 1.495 s.
         #expect(ContinuousClock.now - started >= .milliseconds(1495))
         #expect(try Self.summary(emulate.stderr)["accepted"] == 300)
+    }
+
+    @Test func aServerThatNeverAnswersFailsEachRequestAfterTheTimeout() throws {
+        // A listening socket nobody accepts from: connections complete and requests go out, but no
+        // answer ever comes.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, length) == 0 && listen(listener, 16) == 0 && getsockname(listener, $0, &length) == 0
+            }
+        }
+        #expect(bound)
+        let url = "http://127.0.0.1:\(UInt16(bigEndian: address.sin_port))/pin/"
+        let started = ContinuousClock.now
+        let emulate = try ToolProcess(
+            "pin-emulate", ["--url", url, "--count", "3", "--concurrency", "1", "--timeout", "0.5"])
+        #expect(try emulate.wait(timeout: .seconds(30)) == 69, "\(emulate.stderr)")
+        #expect(try Self.summary(emulate.stderr) == ["sent": 3, "accepted": 0, "rejected": 0, "failed": 3])
+        #expect(emulate.stderr.contains("no answer within"))
+        #expect(ContinuousClock.now - started >= .milliseconds(1500))
     }
 
     @Test func connectionsTheServerClosedWhileIdleAreOpenedAgain() throws {
