@@ -7,8 +7,9 @@ import PinCore
 
 /// POSTs the feed's records to pin-api over `concurrency` keep-alive connections, optionally paced
 /// to a rate, and reports what happened. One thread drives every connection through poll(2), as
-/// wrk does with epoll: a thread per connection would cost the machine under test a context switch per request
-/// and add the load generator's own scheduling delays to the latencies it reports.
+/// wrk does with epoll: a thread per connection would cost the machine under test a context
+/// switch per request and add the load generator's own scheduling delays to the latencies it
+/// reports.
 struct HTTPLoad {
     let target: Target
     let feed: RecordFeed
@@ -157,7 +158,7 @@ struct HTTPLoad {
                 if try !connection.start(request.bytes) { watch(slot, writable: true) }
             } catch {
                 drop(slot)
-                finish(slot: slot, request: request, failure: "\(error)")
+                fail(slot: slot, "\(error)")
             }
         }
 
@@ -197,7 +198,7 @@ struct HTTPLoad {
                     return
                 }
                 if closes { drop(slot) }
-                finish(slot: slot, request: request, response: response)
+                answered(slot: slot, request: request, response: response)
             case .closed(let failure):
                 lost(slot, failure: failure.description)
             }
@@ -217,7 +218,7 @@ struct HTTPLoad {
                 again.append(request)
                 idle.append(slot)
             } else {
-                finish(slot: slot, request: request, failure: failure)
+                fail(slot: slot, failure)
             }
         }
 
@@ -229,21 +230,18 @@ struct HTTPLoad {
             for slot in inFlight.indices {
                 guard let request = inFlight[slot], now - request.sentAt > load.timeout else { continue }
                 drop(slot)
-                finish(slot: slot, request: request, failure: "no answer within \(load.timeout)")
+                fail(slot: slot, "no answer within \(load.timeout)")
             }
         }
 
-        mutating func finish(
-            slot: Int, request: Request, response: LoadConnection.Response? = nil, failure: String? = nil
-        ) {
-            let now = ContinuousClock.now
-            inFlight[slot] = nil
-            idle.append(slot)
-            if load.pauseUpToOneSecond { pausedUntil = now + .milliseconds(Int(random.next() % 1000)) }
-            guard let response else {
-                recorder.fail(failure ?? "unknown failure")
-                return
-            }
+        /// The slot's request failed without an answer (not timed: there is no answer to time).
+        mutating func fail(slot: Int, _ reason: String) {
+            release(slot)
+            recorder.fail(reason)
+        }
+
+        mutating func answered(slot: Int, request: Request, response: LoadConnection.Response) {
+            let now = release(slot)
             switch response.status {
             case 200..<300:
                 recorder.accepted += 1
@@ -254,6 +252,16 @@ struct HTTPLoad {
                 recorder.fail("HTTP \(response.status): \(String(decoding: response.body.prefix(200), as: UTF8.self))")
             }
             recorder.latencies.append((now - request.due).inSeconds)
+        }
+
+        /// The slot is free for the next request; returns when that happened.
+        @discardableResult
+        mutating func release(_ slot: Int) -> ContinuousClock.Instant {
+            let now = ContinuousClock.now
+            inFlight[slot] = nil
+            idle.append(slot)
+            if load.pauseUpToOneSecond { pausedUntil = now + .milliseconds(Int(random.next() % 1000)) }
+            return now
         }
 
         mutating func showProgress() {
