@@ -26,6 +26,18 @@ import Testing
         #expect(uniqueID(#"{}"#) == nil)
     }
 
+    /// Long strings are read sixteen bytes at a time: a quote, an escape or a control character
+    /// must be found at every position within and across those strides.
+    @Test func findsEveryStringEndWhereverItFalls() {
+        for length in 0..<48 {
+            let filler = String(repeating: "x", count: length)
+            #expect(uniqueID(#"{"title": "\#(filler)", "unique_id": "\#(filler)k"}"#) == filler + "k")
+            #expect(uniqueID(#"{"title": "\#(filler)\"q", "unique_id": "\#(filler)\\"}"#) == filler + "\\")
+            #expect(uniqueID("{\"title\": \"\(filler)\u{1F}\", \"unique_id\": \"k\"}") == nil, "length \(length)")
+            #expect(uniqueID(#"{"unique_id": "\#(filler)"#) == nil, "unterminated, length \(length)")
+        }
+    }
+
     @Test func rejectsMalformedJSON() {
         for text in [
             #"{"unique_id": "abc",}"#, #"{"unique_id": "abc""#, #"{"unique_id": "abc"} x"#,

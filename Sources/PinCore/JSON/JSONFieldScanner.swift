@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Reads one top-level string member of a JSON object in a single pass, without building a
 /// tree: how `pin-produce --raw` finds a message key at full speed.
 public enum JSONFieldScanner {
@@ -29,19 +33,30 @@ public enum JSONFieldScanner {
         text.withUnsafeBufferPointer { stringValue(of: name, in: $0) }
     }
 
+    /// Reads through raw pointers: every read is checked against `count` by hand, and a read
+    /// past the end yields 0, a byte that ends every token (JSON allows no NUL outside strings
+    /// and no raw one inside).
     private struct Scanner {
-        let bytes: UnsafeBufferPointer<UInt8>
+        let base: UnsafePointer<UInt8>
+        let count: Int
         var position = 0
 
-        init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
-
-        var current: UInt8? { position < bytes.count ? bytes[position] : nil }
-
-        mutating func skipWhitespace() {
-            while let byte = current, byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D { position += 1 }
+        init(bytes: UnsafeBufferPointer<UInt8>) {
+            base = bytes.baseAddress!
+            count = bytes.count
         }
 
-        mutating func consume(_ byte: UInt8) -> Bool {
+        @inline(__always) var current: UInt8 { position < count ? base[position] : 0 }
+
+        @inline(__always) mutating func skipWhitespace() {
+            while position < count {
+                let byte = base[position]
+                guard byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 else { return }
+                position += 1
+            }
+        }
+
+        @inline(__always) mutating func consume(_ byte: UInt8) -> Bool {
             guard current == byte else { return false }
             position += 1
             return true
@@ -62,7 +77,7 @@ public enum JSONFieldScanner {
                     skipWhitespace()
                     if current == UInt8(ascii: "\""), equal(key, name) {
                         guard let value = string() else { return nil }
-                        found = Location(range: value.startIndex..<value.endIndex, hasEscapes: value.contains(0x5C))
+                        found = value
                     } else {
                         guard skipValue(depth: 1) else { return nil }
                     }
@@ -73,34 +88,35 @@ public enum JSONFieldScanner {
                 }
             }
             skipWhitespace()
-            return position == bytes.count ? found : nil
+            return position == count ? found : nil
         }
 
-        /// A string token; returns the raw bytes between the quotes (escapes not decoded).
-        mutating func string() -> Slice<UnsafeBufferPointer<UInt8>>? {
+        /// A string token: where its bytes between the quotes are (escapes not decoded).
+        mutating func string() -> Location? {
             guard consume(UInt8(ascii: "\"")) else { return nil }
             let start = position
-            let base = bytes.baseAddress!
-            let count = bytes.count
             var next = position  // a local copy: the loop stays in registers
+            var hasEscapes = false
             defer { position = next }
             while true {
-                // Eight bytes at a time, straight to the first quote, backslash or control character.
-                if next + 8 <= count {
-                    let word = UInt64(littleEndian: UnsafeRawPointer(base + next).loadUnaligned(as: UInt64.self))
-                    let mask = Self.attentionMask(word)
-                    if mask == 0 {
-                        next += 8
+                // Sixteen bytes at a time, straight to the first quote, backslash or control character.
+                while next + 16 <= count {
+                    let low = Self.attentionMask(UnsafeRawPointer(base + next).loadUnaligned(as: UInt64.self))
+                    let high = Self.attentionMask(UnsafeRawPointer(base + next + 8).loadUnaligned(as: UInt64.self))
+                    if low | high == 0 {
+                        next += 16
                         continue
                     }
-                    next += mask.trailingZeroBitCount >> 3
+                    next += low != 0 ? low.trailingZeroBitCount >> 3 : 8 + high.trailingZeroBitCount >> 3
+                    break
                 }
                 guard next < count else { return nil }
                 switch base[next] {
                 case UInt8(ascii: "\""):
                     next += 1
-                    return bytes[start..<next - 1]
+                    return Location(range: start..<next - 1, hasEscapes: hasEscapes)
                 case UInt8(ascii: "\\"):
+                    hasEscapes = true
                     next += 1
                     guard next < count else { return nil }
                     let escaped = base[next]
@@ -130,6 +146,7 @@ public enum JSONFieldScanner {
         /// lowest one marks the first such byte exactly (higher ones may be false alarms).
         @inline(__always)
         static func attentionMask(_ word: UInt64) -> UInt64 {
+            let word = UInt64(littleEndian: word)
             let ones: UInt64 = 0x0101_0101_0101_0101
             let highs: UInt64 = 0x8080_8080_8080_8080
             func zeroBytes(_ value: UInt64) -> UInt64 { (value &- ones) & ~value & highs }
@@ -138,8 +155,8 @@ public enum JSONFieldScanner {
         }
 
         mutating func skipValue(depth: Int) -> Bool {
-            guard depth < 512, let byte = current else { return false }
-            switch byte {
+            guard depth < 512 else { return false }
+            switch current {
             case UInt8(ascii: "\""):
                 return string() != nil
             case UInt8(ascii: "{"):
@@ -176,10 +193,9 @@ public enum JSONFieldScanner {
         }
 
         mutating func literal(_ word: StaticString) -> Bool {
-            let count = word.utf8CodeUnitCount
-            guard bytes.count - position >= count else { return false }
-            for index in 0..<count where bytes[position + index] != word.utf8Start[index] { return false }
-            position += count
+            let length = word.utf8CodeUnitCount
+            guard count - position >= length, memcmp(base + position, word.utf8Start, length) == 0 else { return false }
+            position += length
             return true
         }
 
@@ -199,13 +215,15 @@ public enum JSONFieldScanner {
 
         mutating func digits() -> Int {
             let start = position
-            while let byte = current, byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") { position += 1 }
+            while position < count, base[position] &- UInt8(ascii: "0") < 10 { position += 1 }
             return position - start
         }
 
-        func equal(_ key: Slice<UnsafeBufferPointer<UInt8>>, _ name: UnsafeBufferPointer<UInt8>) -> Bool {
-            if key.contains(UInt8(ascii: "\\")) { return decode(key).elementsEqual(name) }
-            return key.elementsEqual(name)
+        func equal(_ key: Location, _ name: UnsafeBufferPointer<UInt8>) -> Bool {
+            let bytes = UnsafeBufferPointer(start: base, count: count)
+            if key.hasEscapes { return decode(bytes[key.range]).elementsEqual(name) }
+            return key.range.count == name.count
+                && (name.isEmpty || memcmp(base + key.range.lowerBound, name.baseAddress!, name.count) == 0)
         }
     }
 
