@@ -236,7 +236,17 @@ public final class KafkaProducer: @unchecked Sendable {
             let code = rd_kafka_error_code(error)
             if code == RD_KAFKA_RESP_ERR__QUEUE_FULL {
                 rd_kafka_error_destroy(error)
-                _ = rd_kafka_poll(client.handle, 10)
+                // Nothing outstanding to wait for: this one message is larger than the queue.
+                guard rd_kafka_outq_len(client.handle) > 0 else {
+                    throw KafkaError(
+                        code: .messageSizeTooLarge,
+                        message:
+                            "message of \(value.count + (key?.count ?? 0)) bytes exceeds queue.buffering.max.kbytes"
+                    )
+                }
+                // The poll thread usually serves the reports that make room, so wait briefly and
+                // retry rather than for the next report, which may never come to this thread.
+                _ = rd_kafka_poll(client.handle, 1)
                 continue
             }
             if code == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE {

@@ -12,6 +12,10 @@ public struct KafkaProducerConfiguration: Sendable {
     /// `compression.type`: how batches are compressed (`none`, `gzip`, `snappy`, `lz4`, `zstd`).
     /// Default `none` (librdkafka's and kcat's).
     public var compressionType: String = "none"
+    /// `queue.buffering.max.kbytes`: how many kilobytes of messages may await their delivery
+    /// reports (queued or in flight) before ``KafkaProducer/produce(topic:partition:key:value:headers:tag:)``
+    /// waits for room. Default 1 048 576 (librdkafka's).
+    public var maxPendingKilobytes: Int = 1_048_576
     /// `message.timeout.ms`: how long librdkafka retries a message before reporting its
     /// delivery as failed. Default 300 000 (librdkafka's).
     public var messageTimeoutMilliseconds: Int = 300_000
@@ -33,6 +37,7 @@ public struct KafkaProducerConfiguration: Sendable {
             ("enable.idempotence", enableIdempotence ? "true" : "false"),
             ("linger.ms", String(lingerMilliseconds)),
             ("compression.type", compressionType),
+            ("queue.buffering.max.kbytes", String(maxPendingKilobytes)),
             ("message.timeout.ms", String(messageTimeoutMilliseconds)),
             ("client.id", clientID),
         ] + properties.sorted { $0.key < $1.key }

@@ -51,11 +51,16 @@ struct PinProduce: ParsableCommand {
         let logger = log.makeLogger(tool: "pin-produce")
         var configuration = KafkaProducerConfiguration(bootstrapServers: kafka.resolvedBrokers)
         configuration.messageTimeoutMilliseconds = Int(timeout * 1000)
-        // Full batches rather than quick ones: the idempotent producer keeps one request in flight,
-        // and while it waits, messages past a short linger keep its thread polling and then leave
-        // in more, smaller requests. Files are read as fast as they come and the end is flushed at
+        // Full batches rather than quick ones: the idempotent producer keeps at most five requests
+        // in flight per partition, and while they are out, messages past a short linger keep its
+        // thread polling and then leave in more, smaller requests. Files are read as fast as they come and the end is flushed at
         // once, so only lines from a slow stdin wait up to this long. -X linger.ms wins.
         configuration.lingerMilliseconds = 100
+        // About eight requests' worth awaiting acknowledgement, rather than librdkafka's 1 GiB:
+        // with the idempotent producer's five requests in flight, a full batch that must wait
+        // behind them sets librdkafka's broker thread polling without pause (a core's worth of
+        // system time), and a file read far ahead only costs memory. -X queue.buffering.max.kbytes wins.
+        configuration.maxPendingKilobytes = 8192
         configuration.logHandler = { level, facility, message in
             logger.log(LogLevel(level), "kafka \(facility): \(message)")
         }

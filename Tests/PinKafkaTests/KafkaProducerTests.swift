@@ -78,6 +78,37 @@ import Testing
         #expect(total == 5_000)
     }
 
+    @Test func pendingBytesBoundWaitsForRoomAndDeliversEverything() throws {
+        let cluster = try KafkaMockCluster()
+        let topic = uniqueName("bounded")
+        try cluster.createTopic(topic, partitions: 3)
+        var configuration = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
+        // 16 KB of 1 KB values: the bound, not the message count, fills the queue.
+        configuration.maxPendingKilobytes = 16
+        let producer = try KafkaProducer(configuration: configuration)
+        let value = [UInt8](repeating: 66, count: 1_000)
+        for index in 0..<2_000 {
+            try producer.produce(topic: topic, key: bytes("key-\(index)"), value: value)
+        }
+        try producer.flush(timeout: .seconds(30))
+        let counts = producer.deliveryCounts
+        #expect(counts.enqueued == 2_000 && counts.delivered == 2_000 && counts.failed == 0)
+        let total = try (0..<3).map { try producer.watermarks(topic: topic, partition: Int32($0)).high }.reduce(0, +)
+        #expect(total == 2_000)
+    }
+
+    @Test func messageLargerThanThePendingBoundIsRefusedNotWaitedFor() throws {
+        let cluster = try KafkaMockCluster()
+        var configuration = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
+        configuration.maxPendingKilobytes = 4
+        let producer = try KafkaProducer(configuration: configuration)
+        let error = #expect(throws: KafkaError.self) {
+            try producer.produce(topic: uniqueName("huge"), key: nil, value: [UInt8](repeating: 67, count: 8_000))
+        }
+        #expect(error?.code == .messageSizeTooLarge)
+        #expect(error?.message.contains("queue.buffering.max.kbytes") == true)
+    }
+
     @Test func oversizeMessageIsRefusedWithClearError() async throws {
         let cluster = try KafkaMockCluster()
         var configuration = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
