@@ -11,24 +11,31 @@ import Synchronization
 ///
 /// Delivery reports are served on a dedicated thread that the producer owns. All methods are
 /// safe to call from any thread. A full local queue (`queue.buffering.max.messages`/`kbytes`)
-/// is handled by waiting for reports and retrying, so enqueueing blocks instead of failing.
+/// is handled by waiting for reports and retrying, so enqueueing blocks instead of failing, until
+/// the `isInterrupted` check given at creation returns true.
 public final class KafkaProducer: @unchecked Sendable {
     private let client: RDKafkaClient
     private let callbacks: ProducerCallbacks
     private let topics = Mutex<[String: OpaquePointer]>([:])
     private let enqueued = Atomic<Int>(0)
     private let maxMessageBytes: Int
+    private let isInterrupted: (@Sendable () -> Bool)?
     private var pollThread: PollThread?
 
     /// - Parameter deliveryFailureHandler: called on the delivery-report thread for every failed
     ///   message enqueued with ``produce(topic:partition:key:value:headers:tag:)``, with its tag and
     ///   its value (valid during the call only).
+    /// - Parameter isInterrupted: checked while enqueueing waits for room in a full queue; once it
+    ///   returns true the wait ends with ``KafkaError/Code/queueFull`` (a tool stopping on a signal
+    ///   while the broker is unreachable need not wait for `message.timeout.ms`).
     public init(
         configuration: KafkaProducerConfiguration,
         deliveryFailureHandler: (
             @Sendable (_ tag: UInt, _ error: KafkaError, _ value: UnsafeRawBufferPointer) -> Void
-        )? = nil
+        )? = nil,
+        isInterrupted: (@Sendable () -> Bool)? = nil
     ) throws(KafkaError) {
+        self.isInterrupted = isInterrupted
         let callbacks = ProducerCallbacks(failureHandler: deliveryFailureHandler, logHandler: configuration.logHandler)
         self.callbacks = callbacks
         client = try RDKafkaClient(
@@ -243,6 +250,9 @@ public final class KafkaProducer: @unchecked Sendable {
                         message:
                             "message of \(value.count + (key?.count ?? 0)) bytes exceeds queue.buffering.max.kbytes"
                     )
+                }
+                if let isInterrupted, isInterrupted() {
+                    throw KafkaError(code: .queueFull, message: "stopped waiting for room in the producer's queue")
                 }
                 // The poll thread usually serves the reports that make room, so wait briefly and
                 // retry rather than for the next report, which may never come to this thread.

@@ -76,17 +76,21 @@ public final class LinePublisher: @unchecked Sendable {
     /// - Parameter onDeliveryFailure: called on the delivery-report thread for each line whose
     ///   delivery failed after librdkafka's retries, with the message's value (valid during the
     ///   call only).
+    /// - Parameter isInterrupted: ends a wait for room in the producer's queue (see ``KafkaProducer``):
+    ///   ``publish(_:number:as:)`` then throws ``KafkaError/Code/queueFull``.
     public init(
         configuration: KafkaProducerConfiguration,
         topic: String,
+        isInterrupted: (@Sendable () -> Bool)? = nil,
         onDeliveryFailure: @escaping @Sendable (Location, KafkaError, UnsafeRawBufferPointer) -> Void
     ) throws(KafkaError) {
         let inputs = Inputs()
         self.inputs = inputs
         self.topic = topic
-        producer = try KafkaProducer(configuration: configuration) { tag, error, value in
-            onDeliveryFailure(inputs.location(tag), error, value)
-        }
+        producer = try KafkaProducer(
+            configuration: configuration,
+            deliveryFailureHandler: { tag, error, value in onDeliveryFailure(inputs.location(tag), error, value) },
+            isInterrupted: isInterrupted)
         topicHandle = try producer.topicHandle(topic)
     }
 

@@ -79,7 +79,9 @@ struct PinProduce: ParsableCommand {
         let shownFailures = Atomic<Int>(0)
         let publisher: LinePublisher
         do {
-            publisher = try LinePublisher(configuration: configuration, topic: topic) { location, error, value in
+            publisher = try LinePublisher(
+                configuration: configuration, topic: topic, isInterrupted: { ShutdownSignal.requested }
+            ) { location, error, value in
                 failed?.append(value)
                 let shown = shownFailures.add(1, ordering: .relaxed).newValue
                 if shown <= 100 {
@@ -138,6 +140,9 @@ struct PinProduce: ParsableCommand {
                     }
                 }
             } catch is ShutdownSignal.Interrupted {
+                break reading
+            } catch let error as KafkaError where error.code == .queueFull && ShutdownSignal.requested {
+                // A signal while waiting for room (the broker slow or gone): that line was not sent.
                 break reading
             } catch {
                 inputError = error

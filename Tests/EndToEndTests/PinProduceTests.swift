@@ -96,4 +96,55 @@ import Testing
         let kept = try String(contentsOf: failed, encoding: .utf8).split(separator: "\n").map { Array($0.utf8) }
         #expect(Set(kept) == Set(try Self.lines[23..<26].map(Self.published)))
     }
+
+    /// A broker that stops answering leaves pin-produce waiting for room among the messages it holds
+    /// (8 MiB); the first signal must still stop the reading, and the second give up on the rest,
+    /// without waiting out `--timeout`.
+    @Test func signalsStopAProducerWaitingOnAFrozenBroker() async throws {
+        let broker = try ScratchBroker()
+        defer { broker.resume() }
+        let fifo = try Self.scratchFile()
+        let failed = try Self.scratchFile()
+        defer { for url in [fifo, failed] { try? FileManager.default.removeItem(at: url) } }
+        #expect(mkfifo(fifo.path, 0o600) == 0)
+        // Both ends, non-blocking: writes stop with EAGAIN once pin-produce no longer reads.
+        let writer = open(fifo.path, O_RDWR | O_NONBLOCK)
+        #expect(writer >= 0)
+        defer { close(writer) }
+        let tool = try ToolProcess(
+            "pin-produce",
+            [
+                "--raw", "--brokers", broker.address, "--topic", uniqueName("produce-frozen"), "--timeout", "300",
+                "--failed-file", failed.path,
+            ],
+            stdin: fifo)
+        try await Task.sleep(for: .seconds(1))  // connected
+        broker.suspend()
+        // Feed lines until the pipe has stayed full for a second: pin-produce is then blocked.
+        let chunk = Array((Self.lines.joined(separator: "\n") + "\n").utf8)
+        var offset = 0
+        var fullSince: ContinuousClock.Instant?
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            let written = chunk.withUnsafeBytes { write(writer, $0.baseAddress! + offset, $0.count - offset) }
+            if written > 0 {
+                offset = (offset + written) % chunk.count
+                fullSince = nil
+            } else {
+                if fullSince == nil { fullSince = .now }
+                if let since = fullSince, ContinuousClock.now - since > .seconds(1) { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        #expect(tool.process.isRunning)
+        let signalled = ContinuousClock.now
+        tool.signal(SIGTERM)
+        _ = try tool.waitForLog("stopping: delivering what was read", timeout: .seconds(10))
+        tool.signal(SIGTERM)
+        #expect(try tool.wait(timeout: .seconds(20)) == 69, "\(tool.stderr)")
+        #expect(ContinuousClock.now - signalled < .seconds(30))
+        #expect(tool.stderr.contains("gave up on"), "\(tool.stderr)")
+        let kept = try String(contentsOf: failed, encoding: .utf8).split(separator: "\n")
+        #expect(kept.count > 5_000, "about 8 MiB of lines were pending")
+    }
 }

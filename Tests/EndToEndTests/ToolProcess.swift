@@ -133,6 +133,11 @@ final class ScratchBroker: @unchecked Sendable {
         try waitForPort(port)
     }
 
+    /// Freezes the broker (SIGSTOP): connections stay open and nothing is answered.
+    func suspend() { process?.signal(SIGSTOP) }
+
+    func resume() { process?.signal(SIGCONT) }
+
     /// Kills the broker at once (the stack's broker snapshots about once a second).
     func stop() throws {
         process?.signal(SIGKILL)

@@ -97,6 +97,36 @@ import Testing
         #expect(total == 2_000)
     }
 
+    @Test func waitForRoomEndsWhenInterrupted() async throws {
+        let cluster = try KafkaMockCluster()
+        let topic = uniqueName("stalled")
+        try cluster.createTopic(topic, partitions: 1)
+        var configuration = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
+        configuration.maxPendingKilobytes = 4
+        configuration.messageTimeoutMilliseconds = 120_000
+        let interrupted = Mutex(false)
+        let producer = try KafkaProducer(configuration: configuration, isInterrupted: { interrupted.withLock { $0 } })
+        try producer.checkConnection()
+        // With the broker gone nothing is acknowledged: the fifth 1 KB message waits for room.
+        try cluster.setBrokerDown(1)
+        let signal = Task.detached {
+            try await Task.sleep(for: .milliseconds(500))
+            interrupted.withLock { $0 = true }
+        }
+        let started = ContinuousClock.now
+        let error = #expect(throws: KafkaError.self) {
+            for index in 0..<100 {
+                try producer.produce(
+                    topic: topic, key: bytes("key-\(index)"), value: [UInt8](repeating: 68, count: 1_000))
+            }
+        }
+        #expect(error?.code == .queueFull)
+        #expect(ContinuousClock.now - started < .seconds(30), "waited for the message timeout instead")
+        #expect((1...4).contains(producer.deliveryCounts.enqueued))
+        try await signal.value
+        producer.abandonPending()
+    }
+
     @Test func messageLargerThanThePendingBoundIsRefusedNotWaitedFor() throws {
         let cluster = try KafkaMockCluster()
         var configuration = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
