@@ -70,6 +70,8 @@ struct HTTPLoad {
         var pausedUntil: ContinuousClock.Instant
         var random = SeededRandom(seed: 0x5EED)
         var nextProgress: ContinuousClock.Instant
+        /// When ``failOverdueRequests()`` looks next: every tenth of a second, the timeout's precision.
+        var nextOverdueCheck: ContinuousClock.Instant
 
         init(load: HTTPLoad, start: ContinuousClock.Instant) {
             self.load = load
@@ -82,6 +84,7 @@ struct HTTPLoad {
             upcoming = load.feed.next()
             pausedUntil = start
             nextProgress = start + .seconds(2)
+            nextOverdueCheck = start
         }
 
         var busy: Int { load.concurrency - idle.count }
@@ -227,6 +230,8 @@ struct HTTPLoad {
         /// belong to no request).
         mutating func failOverdueRequests() {
             let now = ContinuousClock.now
+            guard now >= nextOverdueCheck else { return }
+            nextOverdueCheck = now + .milliseconds(100)
             for slot in inFlight.indices {
                 guard let request = inFlight[slot], now - request.sentAt > load.timeout else { continue }
                 drop(slot)
