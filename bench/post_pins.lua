@@ -21,6 +21,10 @@ function init(args)
         index = index + 1
     end
     next_record = 1
+    -- Each request is built here, before the clock starts, rather than in request(): formatting
+    -- one per request took wrk a fifth of its CPU, on the two cores it shares with the server.
+    local headers = { ["Content-Type"] = "application/json" }
+    for i = 1, #records do records[i] = wrk.format("POST", "/pin/", headers, records[i]) end
     if dir == "-" then
         response = nil -- wrk looks for a response function after init
         return
@@ -31,9 +35,9 @@ function init(args)
 end
 
 function request()
-    local body = records[next_record]
+    local prepared = records[next_record]
     next_record = next_record % #records + 1
-    return wrk.format("POST", "/pin/", { ["Content-Type"] = "application/json" }, body)
+    return prepared
 end
 
 function response(status, headers, body)
