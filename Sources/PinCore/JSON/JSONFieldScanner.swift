@@ -101,8 +101,10 @@ public enum JSONFieldScanner {
             while true {
                 // Sixteen bytes at a time, straight to the first quote, backslash or control character.
                 while next + 16 <= count {
-                    let low = Self.attentionMask(UnsafeRawPointer(base + next).loadUnaligned(as: UInt64.self))
-                    let high = Self.attentionMask(UnsafeRawPointer(base + next + 8).loadUnaligned(as: UInt64.self))
+                    let low = JSONText.escapeMask(
+                        UInt64(littleEndian: UnsafeRawPointer(base + next).loadUnaligned(as: UInt64.self)))
+                    let high = JSONText.escapeMask(
+                        UInt64(littleEndian: UnsafeRawPointer(base + next + 8).loadUnaligned(as: UInt64.self)))
                     if low | high == 0 {
                         next += 16
                         continue
@@ -140,18 +142,6 @@ public enum JSONFieldScanner {
                     next += 1
                 }
             }
-        }
-
-        /// A high bit set in each byte of `word` that is a quote, a backslash or below 0x20; the
-        /// lowest one marks the first such byte exactly (higher ones may be false alarms).
-        @inline(__always)
-        static func attentionMask(_ word: UInt64) -> UInt64 {
-            let word = UInt64(littleEndian: word)
-            let ones: UInt64 = 0x0101_0101_0101_0101
-            let highs: UInt64 = 0x8080_8080_8080_8080
-            func zeroBytes(_ value: UInt64) -> UInt64 { (value &- ones) & ~value & highs }
-            let control = (word &- ones &* 0x20) & ~word & highs
-            return control | zeroBytes(word ^ (ones &* 0x22)) | zeroBytes(word ^ (ones &* 0x5C))
         }
 
         mutating func skipValue(depth: Int) -> Bool {

@@ -50,9 +50,10 @@ public enum JSONText {
     }
 
     /// A high bit set in each byte of `word` that is a quote, a backslash or below 0x20; the
-    /// lowest one marks the first such byte exactly (higher ones may be false alarms).
+    /// lowest one marks the first such byte exactly (higher ones may be false alarms). The bytes
+    /// a JSON string body cannot hold as they are: what needs escaping, and where a scan stops.
     @inline(__always)
-    private static func escapeMask(_ word: UInt64) -> UInt64 {
+    static func escapeMask(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         func zeroBytes(_ value: UInt64) -> UInt64 { (value &- ones) & ~value & highs }
