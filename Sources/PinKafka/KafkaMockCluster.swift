@@ -22,14 +22,9 @@ public final class KafkaMockCluster: @unchecked Sendable {
         rd_kafka_mock_cluster_destroy(cluster)
     }
 
-    /// Takes broker `id` (1, 2, …) off the network until ``setBrokerUp(_:)``: its connections
-    /// close and new ones are refused.
+    /// Takes broker `id` (1, 2, …) off the network: its connections close and new ones are refused.
     public func setBrokerDown(_ id: Int32) throws(KafkaError) {
         try KafkaError.check(rd_kafka_mock_broker_set_down(cluster, id), "mock broker \(id) down")
-    }
-
-    public func setBrokerUp(_ id: Int32) throws(KafkaError) {
-        try KafkaError.check(rd_kafka_mock_broker_set_up(cluster, id), "mock broker \(id) up")
     }
 
     /// Creates a topic (the mock otherwise auto-creates topics on first use).

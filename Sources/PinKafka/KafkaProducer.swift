@@ -245,11 +245,7 @@ public final class KafkaProducer: @unchecked Sendable {
                 rd_kafka_error_destroy(error)
                 // Nothing outstanding to wait for: this one message is larger than the queue.
                 guard rd_kafka_outq_len(client.handle) > 0 else {
-                    throw KafkaError(
-                        code: .messageSizeTooLarge,
-                        message:
-                            "message of \(value.count + (key?.count ?? 0)) bytes exceeds queue.buffering.max.kbytes"
-                    )
+                    throw tooLarge(key: key, value: value, limit: "queue.buffering.max.kbytes")
                 }
                 if let isInterrupted, isInterrupted() {
                     throw KafkaError(code: .queueFull, message: "stopped waiting for room in the producer's queue")
@@ -261,14 +257,15 @@ public final class KafkaProducer: @unchecked Sendable {
             }
             if code == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE {
                 rd_kafka_error_destroy(error)
-                throw KafkaError(
-                    code: .messageSizeTooLarge,
-                    message:
-                        "message of \(value.count + (key?.count ?? 0)) bytes exceeds message.max.bytes (\(maxMessageBytes))"
-                )
+                throw tooLarge(key: key, value: value, limit: "message.max.bytes (\(maxMessageBytes))")
             }
             throw KafkaError(consuming: error, "produce to \(String(cString: rd_kafka_topic_name(rkt)))")
         }
+    }
+
+    private func tooLarge(key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer, limit: String) -> KafkaError {
+        KafkaError(
+            code: .messageSizeTooLarge, message: "message of \(value.count + (key?.count ?? 0)) bytes exceeds \(limit)")
     }
 
     /// librdkafka's handle for `topic`, created on first use and kept until the producer goes.

@@ -53,13 +53,15 @@ struct PinProduce: ParsableCommand {
         configuration.messageTimeoutMilliseconds = Int(timeout * 1000)
         // Full batches rather than quick ones: the idempotent producer keeps at most five requests
         // in flight per partition, and while they are out, messages past a short linger keep its
-        // thread polling and then leave in more, smaller requests. Files are read as fast as they come and the end is flushed at
-        // once, so only lines from a slow stdin wait up to this long. -X linger.ms wins.
+        // thread polling and then leave in more, smaller requests. Files are read as fast as they
+        // come and the end is flushed at once, so only lines from a slow stdin wait up to this
+        // long. -X linger.ms wins.
         configuration.lingerMilliseconds = 100
         // About eight requests' worth awaiting acknowledgement, rather than librdkafka's 1 GiB:
         // with the idempotent producer's five requests in flight, a full batch that must wait
         // behind them sets librdkafka's broker thread polling without pause (a core's worth of
-        // system time), and a file read far ahead only costs memory. -X queue.buffering.max.kbytes wins.
+        // system time), and a file read far ahead only costs memory.
+        // -X queue.buffering.max.kbytes wins.
         configuration.maxPendingKilobytes = 8192
         configuration.logHandler = { level, facility, message in
             logger.log(LogLevel(level), "kafka \(facility): \(message)")
@@ -141,8 +143,8 @@ struct PinProduce: ParsableCommand {
                 }
             } catch is ShutdownSignal.Interrupted {
                 break reading
-            } catch let error as KafkaError where error.code == .queueFull && ShutdownSignal.requested {
-                // A signal while waiting for room (the broker slow or gone): that line was not sent.
+            } catch let error as KafkaError where error.code == .queueFull {
+                // Only a signal ends a wait for room (the broker slow or gone): that line was not sent.
                 break reading
             } catch {
                 inputError = error
