@@ -28,6 +28,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CSnappy", providers: [.apt(["libsnappy-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
 
         // The core: records, cleaning rules, NDJSON, shared command-line conventions.
         .target(
@@ -38,10 +39,10 @@ let package = Package(
         ),
 
         // One module per outside system.
-        .target(name: "PinKafka", dependencies: ["CRdKafka"], swiftSettings: strict),
+        .target(name: "PinKafka", dependencies: ["CRdKafka", "PinCompression"], swiftSettings: strict),
         .target(name: "PinObjectStore", dependencies: ["CCurl", "CLibCrypto"], swiftSettings: strict),
         .target(name: "PinPostgres", dependencies: ["CLibPQ"], swiftSettings: strict),
-        .target(name: "PinCompression", dependencies: ["CZlib", "CZstd", "CSnappy"], swiftSettings: strict),
+        .target(name: "PinCompression", dependencies: ["CZlib", "CZstd", "CSnappy", "CLZ4"], swiftSettings: strict),
         .target(name: "PinParquet", dependencies: ["PinCompression"], swiftSettings: strict),
         .target(
             name: "PinArchive", dependencies: ["PinCore", "PinKafka", "PinObjectStore", "PinCompression"],
