@@ -254,6 +254,13 @@ public final class KafkaConsumer: @unchecked Sendable {
         try client.partitions(topic: topic, timeout: timeout)
     }
 
+    /// Where each partition of `topic` is led, for a ``KafkaPartitionReader``.
+    public func partitionLeaders(topic: String, timeout: Duration = .seconds(10)) throws(KafkaError)
+        -> [Int32: KafkaBrokerAddress]
+    {
+        try client.leaders(topic: topic, timeout: timeout)
+    }
+
     /// Low and high watermark of one partition, from the broker.
     public func watermarks(topic: String, partition: Int32, timeout: Duration = .seconds(10)) throws(KafkaError)
         -> KafkaWatermarks

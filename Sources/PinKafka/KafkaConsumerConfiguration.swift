@@ -24,6 +24,9 @@ public struct KafkaConsumerConfiguration: Sendable {
         self.groupID = groupID
     }
 
+    /// True unless `security.protocol` asks for TLS or SASL, which ``KafkaPartitionReader`` does not speak.
+    public var isPlaintext: Bool { (properties["security.protocol"] ?? "plaintext").lowercased() == "plaintext" }
+
     var librdkafkaProperties: [(String, String)] {
         var pairs = [
             ("bootstrap.servers", bootstrapServers),

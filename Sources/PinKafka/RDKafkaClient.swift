@@ -103,6 +103,38 @@ final class RDKafkaClient: @unchecked Sendable {
         throw KafkaError(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, "topic \(topic)")
     }
 
+    /// The leader of each partition of `topic` with a known leader, from a metadata request.
+    func leaders(topic: String, timeout: Duration) throws(KafkaError) -> [Int32: KafkaBrokerAddress] {
+        guard let rkt = rd_kafka_topic_new(handle, topic, nil) else {
+            throw KafkaError(rd_kafka_last_error(), "topic \(topic)")
+        }
+        defer { rd_kafka_topic_destroy(rkt) }
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let err = rd_kafka_metadata(handle, 0, rkt, &metadata, timeout.kafkaMilliseconds)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+            throw explained(KafkaError(err, "metadata for topic \(topic)"))
+        }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        var brokers: [Int32: KafkaBrokerAddress] = [:]
+        for index in 0..<Int(metadata.pointee.broker_cnt) {
+            let broker = metadata.pointee.brokers[index]
+            brokers[broker.id] = KafkaBrokerAddress(host: String(cString: broker.host), port: Int(broker.port))
+        }
+        var leaders: [Int32: KafkaBrokerAddress] = [:]
+        for index in 0..<Int(metadata.pointee.topic_cnt) {
+            let entry = metadata.pointee.topics[index]
+            guard String(cString: entry.topic) == topic else { continue }
+            if entry.err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(entry.err, "topic \(topic)") }
+            for slot in 0..<Int(entry.partition_cnt) {
+                let partition = entry.partitions[slot]
+                if partition.err == RD_KAFKA_RESP_ERR_NO_ERROR, let leader = brokers[partition.leader] {
+                    leaders[partition.id] = leader
+                }
+            }
+        }
+        return leaders
+    }
+
     /// Asks the cluster for its brokers; returns how many it has. Fails when none answers in
     /// time, and early when a broker refused our credentials or TLS settings.
     func brokerCount(timeout: Duration) throws(KafkaError) -> Int {
