@@ -29,19 +29,18 @@ public final class ArchiveConsumer: @unchecked Sendable {
     /// `--once`: the high watermark seen when the partition was assigned.
     private var targets: [Int32: Int64] = [:]
     private var hookFailure: (any Error)?
-    /// `--once`: partitions read ahead while the group join is under way.
-    private var readAhead: ReadAhead?
-    private let readAheadConsumer: KafkaConsumer?
+    /// Backlogs read straight from the partitions' leaders; nil when they cannot be (TLS, SASL).
+    private var directReads: DirectReads?
     /// Pauses fetching while every partition is at its end, against brokers that do not wait.
     private var idlePause = IdleFetchPause()
     public private(set) var statistics = ArchiveStatistics()
 
     public init(
         consumer: KafkaConsumer, store: any ObjectStore, prefix: String, topic: String, policy: FlushPolicy, once: Bool,
-        compression: StreamFormat = .none, readAheadConsumer: KafkaConsumer? = nil, logger: StderrLogger
+        compression: StreamFormat = .none, readsBacklogsDirectly: Bool = true, logger: StderrLogger
     ) {
         self.consumer = consumer
-        self.readAheadConsumer = once ? readAheadConsumer : nil
+        directReads = readsBacklogsDirectly ? DirectReads() : nil
         self.store = store
         self.prefix = prefix
         self.topic = topic
@@ -58,31 +57,35 @@ public final class ArchiveConsumer: @unchecked Sendable {
 
     /// Messages taken from librdkafka per call.
     static let batchSize = 1000
+    /// Records read directly between two polls of the member (which serve its group's events).
+    static let directReadBudget = 5000
+    /// A backlog at assignment from which on a partition is read directly (with `--once`, always).
+    static let directReadThreshold: Int64 = 10_000
 
     /// Consumes until `shouldStop` returns true (checked between polls) or, with `once`, until
     /// the assigned partitions reached their end offsets seen at assignment; then flushes,
-    /// commits and leaves the group. With `once` and a `readAheadConsumer`, the partitions are
-    /// read ahead while the group join is under way (``ReadAhead``).
+    /// commits and leaves the group. Backlogs are read straight from the leaders (``DirectReads``);
+    /// with `once`, from before the group join on.
     public func run(shouldStop: () -> Bool) throws -> ArchiveStatistics {
         writer.start()
         defer { writer.stop() }
         removeAbandonedTemporaryFiles()
-        if let readAheadConsumer { readAhead = startReadAhead(readAheadConsumer) }
+        if once { startReadingAhead() }
         try consumer.subscribe(topics: [topic], listener: Listener(archive: self))
         let started = clock.now
         var lastAgeCheck = clock.now
         while !shouldStop() {
             var timeout = Duration.milliseconds(200)
-            if let readAhead, !readAhead.served.isEmpty {
-                _ = try pollBatch(from: readAhead.consumer, readAhead: true, timeout: .milliseconds(100))
-                timeout = .zero  // the member's poll only serves its events meanwhile
+            if let directReads, !directReads.served.isEmpty {
+                // The member's poll only serves its events meanwhile.
+                timeout = try readDirectly() > 0 ? .zero : .milliseconds(10)
             }
             let batch = try pollBatch(from: consumer, timeout: idlePause.pollTimeout(timeout))
-            try applyReadAheadPauses()
+            try applyDirectReadChanges()
             let topic = self.topic
             idlePause.afterPoll(
                 consumer, polledNothing: batch.messages == 0 && batch.dropped.isEmpty,
-                assigned: nextOffsets.keys.filter { !isReadAhead($0) }.map {
+                assigned: nextOffsets.keys.filter { !isReadDirectly($0) }.map {
                     TopicPartition(topic: topic, partition: $0)
                 }
             ) { nextOffsets[$0.partition] }
@@ -110,8 +113,8 @@ public final class ArchiveConsumer: @unchecked Sendable {
         try flushAll()
         try writer.drain()
         statistics.lag = currentLag()
+        directReads?.readers = [:]
         try consumer.close()
-        try readAhead?.consumer.close()
         try throwHookFailure()
         try writer.drain()
         (statistics.objects, statistics.bytes, statistics.invalidValues) = writer.totals
@@ -135,14 +138,12 @@ public final class ArchiveConsumer: @unchecked Sendable {
 
     /// One batch of messages, each archived; transient consumer errors are logged (librdkafka
     /// recovers from them).
-    /// From the member, or with `readAhead` from the read-ahead consumer (only the partitions taken
-    /// from it count towards the batch limit).
-    private func pollBatch(from source: KafkaConsumer, readAhead: Bool = false, timeout: Duration) throws
-        -> KafkaBatchResult
-    {
+    private func pollBatch(from source: KafkaConsumer, timeout: Duration) throws -> KafkaBatchResult {
         do {
-            let result = try source.pollInPlace(upTo: batchLimit(readAhead: readAhead), timeout: timeout) {
-                try archive($0, readAhead: readAhead)
+            let result = try source.pollInPlace(upTo: batchLimit(), timeout: timeout) {
+                try archive(
+                    partition: $0.partition, offset: $0.offset, timestamp: $0.timestamp, value: $0.value,
+                    readDirectly: false, topic: $0.topic)
             }
             for error in result.errors {
                 if error.isFatal { throw error }
@@ -160,7 +161,7 @@ public final class ArchiveConsumer: @unchecked Sendable {
     private func seekToExpectedOffsets(_ partitions: [TopicPartition]) throws {
         idlePause.resumeNow(consumer)
         for member in partitions where member.topic == topic {
-            guard let next = nextOffsets[member.partition], !isReadAhead(member.partition) else { continue }
+            guard let next = nextOffsets[member.partition], !isReadDirectly(member.partition) else { continue }
             logger.debug("\(member): fetching again from \(next) after a rebalance")
             try consumer.seek(member, to: next)
         }
@@ -172,18 +173,18 @@ public final class ArchiveConsumer: @unchecked Sendable {
 
     /// With `--once`, no more than the messages still wanted: librdkafka's batch call returns as
     /// soon as it holds that many, where a full-size batch would wait out the timeout at the end.
-    /// (Counted over the partitions read from the given consumer.)
-    private func batchLimit(readAhead fromReadAhead: Bool) -> Int {
+    /// (Counted over the partitions the member reads.)
+    private func batchLimit() -> Int {
         guard once, !nextOffsets.isEmpty else { return Self.batchSize }
         var remaining: Int64 = 0
-        for (partition, next) in nextOffsets where isReadAhead(partition) == fromReadAhead {
+        for (partition, next) in nextOffsets where !isReadDirectly(partition) {
             guard let target = targets[partition] else { return Self.batchSize }
             remaining += max(0, target - next)
         }
         return Int(min(Int64(Self.batchSize), max(1, remaining)))
     }
 
-    private func isReadAhead(_ partition: Int32) -> Bool { readAhead?.served.contains(partition) == true }
+    private func isReadDirectly(_ partition: Int32) -> Bool { directReads?.served.contains(partition) == true }
 
     private var reachedTargets: Bool {
         nextOffsets.allSatisfy { partition, next in
@@ -203,20 +204,22 @@ public final class ArchiveConsumer: @unchecked Sendable {
 
     // MARK: Buffering
 
-    /// Archives a message read by the member (`readAhead` false) or read ahead; each assigned
-    /// partition is taken from one of the two only.
-    private func archive(_ message: KafkaMessageView, readAhead fromReadAhead: Bool) throws {
-        let partition = message.partition
-        guard message.topic == topic, let expected = nextOffsets[partition], message.offset >= expected,
-            isReadAhead(partition) == fromReadAhead
+    /// Archives a message read by the member or directly; each assigned partition is taken
+    /// from one of the two only.
+    private func archive(
+        partition: Int32, offset: Int64, timestamp: Int64?, value: UnsafeBufferPointer<UInt8>, readDirectly: Bool,
+        topic: String
+    ) throws {
+        guard topic == self.topic, let expected = nextOffsets[partition], offset >= expected,
+            isReadDirectly(partition) == readDirectly
         else {
-            return  // not ours any more, already archived, or read by the other consumer
+            return  // not ours any more, already archived, or read the other way
         }
-        let date = utcDate(milliseconds: message.timestamp ?? Self.nowMilliseconds())
+        let date = utcDate(milliseconds: timestamp ?? Self.nowMilliseconds())
         let (runs, hadNewline) = buffers.add(
-            partition: partition, offset: message.offset, value: message.value, date: date, now: clock.now)
+            partition: partition, offset: offset, value: value, date: date, now: clock.now)
         if hadNewline { statistics.valuesWithNewlines += 1 }
-        nextOffsets[partition] = message.offset + 1
+        nextOffsets[partition] = offset + 1
         statistics.records += 1
         try store(runs)
     }
@@ -278,31 +281,35 @@ public final class ArchiveConsumer: @unchecked Sendable {
                         "\(member): resuming at \(resume) after stored objects (committed \(point.committed.map(String.init) ?? "none"))"
                     )
                 }
-                if once || start == nil {
+                var high: Int64?
+                if once || start == nil || directReads != nil {
                     let marks = try consumer.watermarks(topic: topic, partition: partition)
-                    targets[partition] = marks.high
+                    high = marks.high
+                    if once { targets[partition] = marks.high }
                     if start == nil { start = marks.low }
                 }
-                nextOffsets[partition] = start ?? 0
+                let from = start ?? 0
+                nextOffsets[partition] = from
                 // An explicit start spares librdkafka its own committed-offset and reset lookups.
-                starts[member] = start ?? 0
-                if let readAhead, let start, readAhead.starts[partition] == start, let target = targets[partition] {
-                    // Read ahead from the same offset: take those messages; the member itself
-                    // has nothing to fetch before the end offset, so it starts there.
-                    readAhead.served.insert(partition)
-                    readAhead.pauses.append(member)
-                    starts[member] = max(start, target)
-                    logger.debug("\(member): taking the messages read ahead from \(start)")
-                } else if let readAhead {
-                    readAhead.resumes.append(member)
+                starts[member] = from
+                guard let directReads else { continue }
+                directReads.handovers[member] = nil
+                if let high, let reader = directReader(for: member, from: from, to: high, in: directReads) {
+                    directReads.served.insert(partition)
+                    directReads.ends[partition] = high
+                    directReads.pauses.append(member)
+                    // The member has nothing to fetch before the end offset; it takes over from there.
+                    starts[member] = max(from, high)
+                    logger.debug(
+                        "\(member): reading \(from)..<\(high) from the leader (reader at \(reader.nextOffset))")
+                } else {
+                    directReads.resumes.append(member)
                 }
             }
-            if let readAhead {
-                // Stop reading ahead what the member does not take from there (not assigned,
-                // or assigned at another offset): it would only hold memory.
-                for partition in readAhead.starts.keys.sorted() where !readAhead.served.contains(partition) {
-                    readAhead.starts[partition] = nil
-                    readAhead.dropped.append(TopicPartition(topic: topic, partition: partition))
+            if let directReads {
+                // Readers started before the join for partitions not served: they would only hold a connection.
+                for partition in directReads.readers.keys where !directReads.served.contains(partition) {
+                    directReads.readers[partition] = nil
                 }
             }
             logger.info("assigned \(ours.map(\.description).joined(separator: ", "))")
@@ -356,79 +363,162 @@ public final class ArchiveConsumer: @unchecked Sendable {
             do { try writer.drain() } catch { hookFailure = hookFailure ?? error }
             nextOffsets[member.partition] = nil
             targets[member.partition] = nil
-            // Were it assigned again, the member reads it from wherever the archive then ends.
-            if let readAhead, readAhead.starts.removeValue(forKey: member.partition) != nil {
-                readAhead.served.remove(member.partition)
-                readAhead.dropped.append(member)
+            // Were it assigned again, it is read from wherever the archive then ends.
+            if let directReads {
+                directReads.served.remove(member.partition)
+                directReads.readers[member.partition] = nil
+                directReads.ends[member.partition] = nil
+                directReads.handovers[member] = nil
             }
         }
     }
 
-    // MARK: Reading ahead
+    // MARK: Reading backlogs directly
 
-    /// `--once`: starts reading every partition of the topic from where the archive would resume
-    /// it, on the second consumer (which joins no group); nil if anything needed is unavailable.
-    private func startReadAhead(_ reader: KafkaConsumer) -> ReadAhead? {
+    /// `--once`: starts a reader on every partition of the topic from where the archive would
+    /// resume it, before the group join, so that the broker prepares and sends the backlogs while
+    /// the join is under way. Only partitions then assigned at the same offset are taken from them.
+    private func startReadingAhead() {
+        guard let directReads else { return }
         do {
-            let topic = self.topic
-            // Asked of the reader: its connection is then up and the topic's leaders in its cache when
-            // it is assigned. Assigned first, it would find no broker yet, skip its leader query and
-            // wait for librdkafka's next one-second scan of unknown leaders before fetching.
-            let members = try reader.partitions(topic: topic).map { TopicPartition(topic: topic, partition: $0) }
-            var starts: [TopicPartition: Int64] = [:]
+            let leaders = try consumer.partitionLeaders(topic: topic)
+            let members = leaders.keys.sorted().map { TopicPartition(topic: topic, partition: $0) }
             for (member, point) in try resumePoints(members) {
-                starts[member] = try point.offset ?? consumer.watermarks(topic: topic, partition: member.partition).low
+                let start = try point.offset ?? consumer.watermarks(topic: topic, partition: member.partition).low
+                guard let leader = leaders[member.partition] else { continue }
+                let reader = try KafkaPartitionReader(
+                    leader: leader, topic: topic, partition: member.partition, offset: start)
+                try reader.startFetch()
+                directReads.readers[member.partition] = reader
             }
-            try reader.assign(starts)
             logger.debug(
-                "reading ahead while joining the group: \(starts.keys.sorted { $0.partition < $1.partition }.map { "\($0) from \(starts[$0]!)" }.joined(separator: ", "))"
+                "reading ahead while joining the group: \(directReads.readers.values.sorted { $0.partition < $1.partition }.map { "\(topic)[\($0.partition)] from \($0.nextOffset)" }.joined(separator: ", "))"
             )
-            return ReadAhead(
-                consumer: reader, starts: Dictionary(uniqueKeysWithValues: starts.map { ($0.partition, $1) }))
         } catch {
+            directReads.readers = [:]
             logger.debug("not reading ahead: \(error)")
+        }
+    }
+
+    /// The reader for an assigned partition's backlog: the one started before the join if it
+    /// starts at the same offset, else a new one when the backlog is worth it; nil leaves the
+    /// partition to the member.
+    private func directReader(for member: TopicPartition, from start: Int64, to end: Int64, in reads: DirectReads)
+        -> KafkaPartitionReader?
+    {
+        if let reader = reads.readers[member.partition], reader.nextOffset == start, end > start { return reader }
+        reads.readers[member.partition] = nil
+        guard end - start >= (once ? 1 : Self.directReadThreshold) else { return nil }
+        do {
+            guard let leader = try consumer.partitionLeaders(topic: topic)[member.partition] else { return nil }
+            let reader = try KafkaPartitionReader(
+                leader: leader, topic: topic, partition: member.partition, offset: start)
+            reads.readers[member.partition] = reader
+            return reader
+        } catch {
+            logger.warning(
+                "\(member): cannot read its backlog from the leader (\(error)); the group's consumer reads it")
             return nil
         }
     }
 
-    /// The member pauses the partitions taken from the read-ahead consumer (at their end offsets,
-    /// fetching would only ask again and again for nothing) and resumes any it reads itself. Done
-    /// after the poll whose hook assigned them: librdkafka applies the assignment on return.
-    private func applyReadAheadPauses() throws {
-        guard let readAhead, !readAhead.pauses.isEmpty || !readAhead.resumes.isEmpty || !readAhead.dropped.isEmpty
-        else { return }
-        try consumer.pause(readAhead.pauses)
-        try consumer.resume(readAhead.resumes)
-        // What was read ahead of partitions the member reads itself (or no longer has) is not needed.
-        try readAhead.consumer.unassign(readAhead.dropped)
-        readAhead.pauses = []
-        readAhead.resumes = []
-        readAhead.dropped = []
+    /// Reads the partitions served directly, up to ``directReadBudget`` records in all, and hands
+    /// each over to the member once it reached its end offset (or its reader failed). Returns
+    /// how many records it read.
+    private func readDirectly() throws -> Int {
+        guard let reads = directReads else { return 0 }
+        var total = 0
+        for partition in reads.served.sorted() {
+            guard let reader = reads.readers[partition], let end = reads.ends[partition] else { continue }
+            var archiveFailure: (any Error)?
+            do {
+                while total < Self.directReadBudget, reader.nextOffset < end {
+                    let passed = try reader.read { record in
+                        guard record.offset < end else { return }
+                        do {
+                            try archive(
+                                partition: partition, offset: record.offset, timestamp: record.timestamp,
+                                value: record.value, readDirectly: true, topic: topic)
+                        } catch {
+                            archiveFailure = error
+                            throw error
+                        }
+                    }
+                    if passed == 0 { break }  // nothing new yet (e.g. an open transaction): come back later
+                    total += passed
+                }
+            } catch {
+                if let archiveFailure { throw archiveFailure }
+                logger.warning(
+                    "\(topic)[\(partition)]: reading from the leader failed at \(reader.nextOffset) (\(error)); the group's consumer reads on"
+                )
+                handOver(partition)
+                continue
+            }
+            guard reader.nextOffset >= end else { continue }
+            // Offsets without a record (transaction markers, compaction) end no object: all below `end` were read.
+            if let next = nextOffsets[partition], next < end { nextOffsets[partition] = end }
+            if once {
+                reads.readers[partition] = nil  // done; the member, paused at the end offset, reads nothing
+            } else {
+                handOver(partition)
+            }
+        }
+        return total
     }
 
-    /// `--once` with a group whose first join the broker holds for a while (noida-db about 0.33 s;
-    /// Kafka's `group.initial.rebalance.delay.ms`, 3 s by default): a second consumer, which joins
-    /// no group, starts fetching every partition from where the archive would resume it before
-    /// the join is done. When the group then assigns a partition at that same offset, its
-    /// messages are taken from the read-ahead consumer and the member starts its own fetch of
-    /// it at the end offset. Only assigned partitions are ever taken, so the group still decides
-    /// who archives what; a partition assigned at another offset is read by the member as usual.
-    private final class ReadAhead {
-        let consumer: KafkaConsumer
-        /// Where each partition's read began.
-        var starts: [Int32: Int64]
-        /// The assigned partitions taken from here; a revoked one leaves for good.
+    /// The member reads the partition on from the next offset to archive (after the next poll).
+    private func handOver(_ partition: Int32) {
+        guard let reads = directReads else { return }
+        reads.readers[partition] = nil
+        reads.served.remove(partition)
+        reads.ends[partition] = nil
+        if let next = nextOffsets[partition] {
+            reads.handovers[TopicPartition(topic: topic, partition: partition)] = next
+        }
+    }
+
+    /// Pauses the partitions just assigned to be read directly (at their end offsets, the member
+    /// would only fetch what it must ignore), resumes those it reads itself, and moves each
+    /// partition handed over to where reading directly stopped. Done after the poll whose hook
+    /// assigned them: librdkafka applies the assignment on return.
+    private func applyDirectReadChanges() throws {
+        guard let reads = directReads, !reads.pauses.isEmpty || !reads.resumes.isEmpty || !reads.handovers.isEmpty
+        else { return }
+        try consumer.pause(reads.pauses)
+        try consumer.resume(reads.resumes)
+        if !reads.handovers.isEmpty { idlePause.resumeNow(consumer) }
+        for (member, next) in reads.handovers.sorted(by: { $0.key.partition < $1.key.partition })
+        where nextOffsets[member.partition] != nil {
+            logger.debug("\(member): the group's consumer reads on from \(next)")
+            try consumer.seek(member, to: next)
+            try consumer.resume([member])
+        }
+        reads.pauses = []
+        reads.resumes = []
+        reads.handovers = [:]
+    }
+
+    /// Partitions whose backlog is read straight from the leader (``KafkaPartitionReader``), not
+    /// by the member. librdkafka holds a whole fetch response until its last message is consumed,
+    /// and a broker that ignores fetch sizes (noida-db) answers with the whole backlog: about a
+    /// gigabyte for a million pins. A reader holds one record batch and reads as fast as the
+    /// archive takes records. A partition assigned with a backlog is read so up to its high
+    /// watermark at assignment while the member, assigned at that offset, stays paused; the
+    /// member then reads on from there (with `--once`, the run ends there). Only assigned
+    /// partitions are read, so the group still decides who archives what.
+    private final class DirectReads {
+        /// Open readers by partition; with `--once`, also the ones started before the join.
+        var readers: [Int32: KafkaPartitionReader] = [:]
+        /// The assigned partitions read directly now.
         var served: Set<Int32> = []
-        /// Assigned partitions the member is to pause (taken from here) or resume (read by itself).
+        /// Where each served partition is handed over: its high watermark at assignment.
+        var ends: [Int32: Int64] = [:]
+        /// For the member, after its next poll: partitions to pause (read directly), to resume
+        /// (read by itself), and to read on from the offset given (handed over).
         var pauses: [TopicPartition] = []
         var resumes: [TopicPartition] = []
-        /// Partitions to stop reading ahead: assigned at another offset, or revoked.
-        var dropped: [TopicPartition] = []
-
-        init(consumer: KafkaConsumer, starts: [Int32: Int64]) {
-            self.consumer = consumer
-            self.starts = starts
-        }
+        var handovers: [TopicPartition: Int64] = [:]
     }
 
     private struct Listener: KafkaRebalanceListener {

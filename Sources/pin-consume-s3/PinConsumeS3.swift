@@ -84,11 +84,10 @@ struct PinConsumeS3: ParsableCommand {
             let policy = FlushPolicy(
                 maxRecords: flushRecords, maxBytes: flushBytes, maxAge: .milliseconds(Int64(flushInterval * 1000)),
                 maxBufferBytes: maxBufferBytes)
-            // --once reads ahead on a second consumer while the group join is under way.
-            let readAhead = once ? try KafkaConsumer(configuration: configuration) : nil
+            // Backlogs are read from the leaders directly, which needs a plaintext listener.
             let archive = ArchiveConsumer(
                 consumer: consumer, store: store, prefix: prefix, topic: topic, policy: policy, once: once,
-                compression: compression.format, readAheadConsumer: readAhead, logger: logger)
+                compression: compression.format, readsBacklogsDirectly: configuration.isPlaintext, logger: logger)
             logger.info("archiving \(topic) to \(dest)", [("group", group)])
             let statistics = try archive.run { ShutdownSignal.requested }
             Self.printSummary(statistics, seconds: (ContinuousClock.now - started).inSeconds)

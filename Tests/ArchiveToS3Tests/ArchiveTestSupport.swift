@@ -117,10 +117,10 @@ struct Backlog {
             ] + options
     }
 
-    /// Waits until the directory holds every message (or the deadline passes).
-    func waitUntilArchived(until deadline: ContinuousClock.Instant) async throws {
+    /// Waits until the directory holds every message, or `total` if given (or the deadline passes).
+    func waitUntilArchived(total: Int? = nil, until deadline: ContinuousClock.Instant) async throws {
         var archived = 0
-        while archived < count, ContinuousClock.now < deadline {
+        while archived < total ?? count, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(500))
             archived = 0
             for info in try await store.list(prefix: "") {

@@ -24,8 +24,9 @@ import Testing
             ] + fastGroup)
         #expect(status == 0, "\(log)")
         #expect(log.contains("3000 records"), "\(log)")
-        // Fetched while the group join was under way, by the second consumer.
-        #expect(log.contains("[2]: taking the messages read ahead from 0"), "\(log)")
+        // Fetch requested while the group join was under way, read from the leader.
+        #expect(log.contains("reading ahead while joining the group"), "\(log)")
+        #expect(log.contains("[2]: reading 0..<1000 from the leader"), "\(log)")
         let names = try await verifyArchive(
             store: LocalDirectoryStore(root: directory), prefix: "", topic: topic, count: 3000)
         #expect(names.count == 9)  // 1000 per partition in runs of 400
@@ -149,6 +150,24 @@ import Testing
         _ = try await verifyArchive(store: backlog.store, prefix: "", topic: backlog.topic, count: backlog.count)
     }
 
+    /// A member assigned a backlog reads it from the leaders (holding one record batch at a time,
+    /// not the backlog), then its own consumer reads on from the end offset seen at assignment:
+    /// messages written afterwards are archived too, every offset exactly once.
+    @Test func aBacklogIsReadFromTheLeaderThenTheMemberReadsOn() async throws {
+        let backlog = try Backlog(count: 36_000, options: fastGroup)
+        defer { backlog.removeDirectory() }
+        let member = try ToolRun(backlog.arguments)
+        let deadline = ContinuousClock.now + .seconds(90)
+        try await backlog.waitUntilArchived(until: deadline)
+        try produce(topic: backlog.topic, range: 36_000..<36_300, producer: try makeProducer())
+        try await backlog.waitUntilArchived(total: 36_300, until: deadline)
+        kill(member.process.processIdentifier, SIGTERM)
+        #expect(try await member.wait() == 0, "\(member.log)")
+        #expect(member.log.contains("[1]: reading 0..<12000 from the leader"), "\(member.log)")
+        #expect(member.log.contains("[1]: the group's consumer reads on from 12000"), "\(member.log)")
+        _ = try await verifyArchive(store: backlog.store, prefix: "", topic: backlog.topic, count: 36_300)
+    }
+
     /// A --once run joins a group whose member is working through a backlog: it reads every
     /// partition ahead while joining, takes only those assigned to it (each from where the archive
     /// then ends), and exits; the member takes them back. Every offset is in one object.
@@ -230,7 +249,7 @@ import Testing
         let final = try await runTool(arguments(attempt) + ["--once", "--log-level", "debug"])
         #expect(final.status == 0, "\(final.log)")
         // Read ahead from where the stored objects end, before the join was done.
-        #expect(final.log.contains("taking the messages read ahead"), "\(final.log)")
+        #expect(final.log.contains("reading ahead while joining the group"), "\(final.log)")
         #expect(final.log.contains("reached the end offsets"), "\(final.log)")
         #expect(kills >= 8)
         // Restarts found the stored objects and started after them.
