@@ -428,7 +428,11 @@ public final class ArchiveConsumer: @unchecked Sendable {
     private func readDirectly() throws -> Int {
         guard let reads = directReads else { return 0 }
         var total = 0
-        for partition in reads.served.sorted() {
+        // Starting one partition further each time, so that none waits long with its response unread.
+        let order = reads.served.sorted()
+        reads.turn = (reads.turn + 1) % max(1, order.count)
+        for index in order.indices {
+            let partition = order[(index + reads.turn) % order.count]
             guard let reader = reads.readers[partition], let end = reads.ends[partition] else { continue }
             var archiveFailure: (any Error)?
             do {
@@ -519,6 +523,8 @@ public final class ArchiveConsumer: @unchecked Sendable {
         var pauses: [TopicPartition] = []
         var resumes: [TopicPartition] = []
         var handovers: [TopicPartition: Int64] = [:]
+        /// Which served partition ``readDirectly()`` starts with.
+        var turn = 0
     }
 
     private struct Listener: KafkaRebalanceListener {

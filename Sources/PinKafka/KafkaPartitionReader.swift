@@ -17,8 +17,9 @@ public struct KafkaBrokerAddress: Sendable, Hashable, CustomStringConvertible {
 /// One record of a fetched batch, valid only during the call that passes it.
 public struct KafkaRecordView {
     public let offset: Int64
-    /// Milliseconds since the epoch: the create time, or the log-append time if the topic uses it.
-    public let timestamp: Int64
+    /// Milliseconds since the epoch: the create time, or the log-append time if the topic uses
+    /// it; nil if the producer gave none.
+    public let timestamp: Int64?
     /// The value's bytes (empty for a null value).
     public let value: UnsafeBufferPointer<UInt8>
 }
@@ -193,9 +194,8 @@ public final class KafkaPartitionReader {
                     start: (records.baseAddress! + valueStart).assumingMemoryBound(to: UInt8.self),
                     count: Int(valueLength))
                 : UnsafeBufferPointer(start: nil, count: 0)
-            try body(
-                KafkaRecordView(
-                    offset: offset, timestamp: timing.logAppendTime ?? timing.first + timestampDelta, value: value))
+            let timestamp = timing.logAppendTime ?? timing.first + timestampDelta
+            try body(KafkaRecordView(offset: offset, timestamp: timestamp >= 0 ? timestamp : nil, value: value))
             nextOffset = offset + 1
             passed += 1
         }
