@@ -84,27 +84,34 @@ final class RDKafkaClient: @unchecked Sendable {
 
     /// The partition ids of `topic` from a metadata request.
     func partitions(topic: String, timeout: Duration) throws(KafkaError) -> [Int32] {
-        guard let rkt = rd_kafka_topic_new(handle, topic, nil) else {
-            throw KafkaError(rd_kafka_last_error(), "topic \(topic)")
+        try withMetadata(of: topic, timeout: timeout) { _, entry in
+            (0..<Int(entry.partition_cnt)).map { entry.partitions[$0].id }.sorted()
         }
-        defer { rd_kafka_topic_destroy(rkt) }
-        var metadata: UnsafePointer<rd_kafka_metadata>?
-        let err = rd_kafka_metadata(handle, 0, rkt, &metadata, timeout.kafkaMilliseconds)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-            throw explained(KafkaError(err, "metadata for topic \(topic)"))
-        }
-        defer { rd_kafka_metadata_destroy(metadata) }
-        for index in 0..<Int(metadata.pointee.topic_cnt) {
-            let entry = metadata.pointee.topics[index]
-            guard String(cString: entry.topic) == topic else { continue }
-            if entry.err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(entry.err, "topic \(topic)") }
-            return (0..<Int(entry.partition_cnt)).map { entry.partitions[$0].id }.sorted()
-        }
-        throw KafkaError(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, "topic \(topic)")
     }
 
     /// The leader of each partition of `topic` with a known leader, from a metadata request.
     func leaders(topic: String, timeout: Duration) throws(KafkaError) -> [Int32: KafkaBrokerAddress] {
+        try withMetadata(of: topic, timeout: timeout) { metadata, entry in
+            var brokers: [Int32: KafkaBrokerAddress] = [:]
+            for index in 0..<Int(metadata.broker_cnt) {
+                let broker = metadata.brokers[index]
+                brokers[broker.id] = KafkaBrokerAddress(host: String(cString: broker.host), port: Int(broker.port))
+            }
+            var leaders: [Int32: KafkaBrokerAddress] = [:]
+            for index in 0..<Int(entry.partition_cnt) {
+                let partition = entry.partitions[index]
+                if partition.err == RD_KAFKA_RESP_ERR_NO_ERROR, let leader = brokers[partition.leader] {
+                    leaders[partition.id] = leader
+                }
+            }
+            return leaders
+        }
+    }
+
+    /// Asks for the metadata of `topic` and passes it, with the cluster's, to `body`.
+    private func withMetadata<T>(
+        of topic: String, timeout: Duration, _ body: (rd_kafka_metadata, rd_kafka_metadata_topic) -> T
+    ) throws(KafkaError) -> T {
         guard let rkt = rd_kafka_topic_new(handle, topic, nil) else {
             throw KafkaError(rd_kafka_last_error(), "topic \(topic)")
         }
@@ -115,24 +122,13 @@ final class RDKafkaClient: @unchecked Sendable {
             throw explained(KafkaError(err, "metadata for topic \(topic)"))
         }
         defer { rd_kafka_metadata_destroy(metadata) }
-        var brokers: [Int32: KafkaBrokerAddress] = [:]
-        for index in 0..<Int(metadata.pointee.broker_cnt) {
-            let broker = metadata.pointee.brokers[index]
-            brokers[broker.id] = KafkaBrokerAddress(host: String(cString: broker.host), port: Int(broker.port))
-        }
-        var leaders: [Int32: KafkaBrokerAddress] = [:]
         for index in 0..<Int(metadata.pointee.topic_cnt) {
             let entry = metadata.pointee.topics[index]
             guard String(cString: entry.topic) == topic else { continue }
             if entry.err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(entry.err, "topic \(topic)") }
-            for slot in 0..<Int(entry.partition_cnt) {
-                let partition = entry.partitions[slot]
-                if partition.err == RD_KAFKA_RESP_ERR_NO_ERROR, let leader = brokers[partition.leader] {
-                    leaders[partition.id] = leader
-                }
-            }
+            return body(metadata.pointee, entry)
         }
-        return leaders
+        throw KafkaError(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, "topic \(topic)")
     }
 
     /// Asks the cluster for its brokers; returns how many it has. Fails when none answers in
