@@ -97,23 +97,24 @@ import Testing
         #expect(total == 2_000)
     }
 
-    @Test func waitForRoomEndsWhenInterrupted() async throws {
+    @Test func waitForRoomEndsWhenInterrupted() throws {
         let cluster = try KafkaMockCluster()
         let topic = uniqueName("stalled")
         try cluster.createTopic(topic, partitions: 1)
         var configuration = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
         configuration.maxPendingKilobytes = 4
         configuration.messageTimeoutMilliseconds = 120_000
-        let interrupted = Mutex(false)
-        let producer = try KafkaProducer(configuration: configuration, isInterrupted: { interrupted.withLock { $0 } })
+        // Interrupted from half a second on: checked by the waiting thread itself, so the test
+        // needs no other thread (a task could wait long for a cooperative thread to run on).
+        let interruptAt = Mutex<ContinuousClock.Instant?>(nil)
+        let producer = try KafkaProducer(
+            configuration: configuration,
+            isInterrupted: { interruptAt.withLock { $0.map { ContinuousClock.now >= $0 } ?? false } })
         try producer.checkConnection()
         // With the broker gone nothing is acknowledged: the fifth 1 KB message waits for room.
         try cluster.setBrokerDown(1)
-        let signal = Task.detached {
-            try await Task.sleep(for: .milliseconds(500))
-            interrupted.withLock { $0 = true }
-        }
         let started = ContinuousClock.now
+        interruptAt.withLock { $0 = started + .milliseconds(500) }
         let error = #expect(throws: KafkaError.self) {
             for index in 0..<100 {
                 try producer.produce(
@@ -122,8 +123,8 @@ import Testing
         }
         #expect(error?.code == .queueFull)
         #expect(ContinuousClock.now - started < .seconds(30), "waited for the message timeout instead")
+        #expect(ContinuousClock.now - started >= .milliseconds(500), "gave up before it was interrupted")
         #expect((1...4).contains(producer.deliveryCounts.enqueued))
-        try await signal.value
         producer.abandonPending()
     }
 
