@@ -76,7 +76,7 @@ public final class ArchiveConsumer: @unchecked Sendable {
         var lastAgeCheck = clock.now
         while !shouldStop() {
             var timeout = Duration.milliseconds(200)
-            if let directReads, !directReads.served.isEmpty {
+            if let directReads, !directReads.ends.isEmpty {
                 // The member's poll only serves its events meanwhile.
                 timeout = try readDirectly() > 0 ? .zero : .milliseconds(10)
             }
@@ -184,7 +184,7 @@ public final class ArchiveConsumer: @unchecked Sendable {
         return Int(min(Int64(Self.batchSize), max(1, remaining)))
     }
 
-    private func isReadDirectly(_ partition: Int32) -> Bool { directReads?.served.contains(partition) == true }
+    private func isReadDirectly(_ partition: Int32) -> Bool { directReads?.ends[partition] != nil }
 
     private var reachedTargets: Bool {
         nextOffsets.allSatisfy { partition, next in
@@ -264,6 +264,7 @@ public final class ArchiveConsumer: @unchecked Sendable {
     fileprivate func assigned(_ partitions: [TopicPartition]) -> [TopicPartition: Int64] {
         let ours = partitions.filter { $0.topic == topic }
         var starts: [TopicPartition: Int64] = [:]
+        var leaders: [Int32: KafkaBrokerAddress]?
         do {
             for (member, point) in try resumePoints(ours) {
                 let partition = member.partition
@@ -294,8 +295,10 @@ public final class ArchiveConsumer: @unchecked Sendable {
                 starts[member] = from
                 guard let directReads else { continue }
                 directReads.handovers[member] = nil
-                if let high, let reader = directReader(for: member, from: from, to: high, in: directReads) {
-                    directReads.served.insert(partition)
+                if let high,
+                    let reader = directReader(
+                        for: member, from: from, to: high, in: directReads, leaders: &leaders)
+                {
                     directReads.ends[partition] = high
                     directReads.pauses.append(member)
                     // The member has nothing to fetch before the end offset; it takes over from there.
@@ -307,8 +310,8 @@ public final class ArchiveConsumer: @unchecked Sendable {
                 }
             }
             if let directReads {
-                // Readers started before the join for partitions not served: they would only hold a connection.
-                for partition in directReads.readers.keys where !directReads.served.contains(partition) {
+                // Readers started before the join for partitions not read directly: they would only hold a connection.
+                for partition in directReads.readers.keys where directReads.ends[partition] == nil {
                     directReads.readers[partition] = nil
                 }
             }
@@ -364,12 +367,8 @@ public final class ArchiveConsumer: @unchecked Sendable {
             nextOffsets[member.partition] = nil
             targets[member.partition] = nil
             // Were it assigned again, it is read from wherever the archive then ends.
-            if let directReads {
-                directReads.served.remove(member.partition)
-                directReads.readers[member.partition] = nil
-                directReads.ends[member.partition] = nil
-                directReads.handovers[member] = nil
-            }
+            directReads?.stop(member.partition)
+            directReads?.handovers[member] = nil
         }
     }
 
@@ -403,14 +402,17 @@ public final class ArchiveConsumer: @unchecked Sendable {
     /// The reader for an assigned partition's backlog: the one started before the join if it
     /// starts at the same offset, else a new one when the backlog is worth it; nil leaves the
     /// partition to the member.
-    private func directReader(for member: TopicPartition, from start: Int64, to end: Int64, in reads: DirectReads)
-        -> KafkaPartitionReader?
-    {
+    /// `leaders` is asked of the cluster once per assignment, when first needed.
+    private func directReader(
+        for member: TopicPartition, from start: Int64, to end: Int64, in reads: DirectReads,
+        leaders: inout [Int32: KafkaBrokerAddress]?
+    ) -> KafkaPartitionReader? {
         if let reader = reads.readers[member.partition], reader.nextOffset == start, end > start { return reader }
         reads.readers[member.partition] = nil
         guard end - start >= (once ? 1 : Self.directReadThreshold) else { return nil }
         do {
-            guard let leader = try consumer.partitionLeaders(topic: topic)[member.partition] else { return nil }
+            if leaders == nil { leaders = try consumer.partitionLeaders(topic: topic) }
+            guard let leader = leaders?[member.partition] else { return nil }
             let reader = try KafkaPartitionReader(
                 leader: leader, topic: topic, partition: member.partition, offset: start)
             reads.readers[member.partition] = reader
@@ -422,14 +424,14 @@ public final class ArchiveConsumer: @unchecked Sendable {
         }
     }
 
-    /// Reads the partitions served directly, up to ``directReadBudget`` records in all, and hands
+    /// Reads the backlogs read directly, up to ``directReadBudget`` records in all, and hands
     /// each over to the member once it reached its end offset (or its reader failed). Returns
     /// how many records it read.
     private func readDirectly() throws -> Int {
         guard let reads = directReads else { return 0 }
         var total = 0
         // Starting one partition further each time, so that none waits long with its response unread.
-        let order = reads.served.sorted()
+        let order = reads.ends.keys.sorted()
         reads.turn = (reads.turn + 1) % max(1, order.count)
         for index in order.indices {
             let partition = order[(index + reads.turn) % order.count]
@@ -474,9 +476,7 @@ public final class ArchiveConsumer: @unchecked Sendable {
     /// The member reads the partition on from the next offset to archive (after the next poll).
     private func handOver(_ partition: Int32) {
         guard let reads = directReads else { return }
-        reads.readers[partition] = nil
-        reads.served.remove(partition)
-        reads.ends[partition] = nil
+        reads.stop(partition)
         if let next = nextOffsets[partition] {
             reads.handovers[TopicPartition(topic: topic, partition: partition)] = next
         }
@@ -514,17 +514,22 @@ public final class ArchiveConsumer: @unchecked Sendable {
     private final class DirectReads {
         /// Open readers by partition; with `--once`, also the ones started before the join.
         var readers: [Int32: KafkaPartitionReader] = [:]
-        /// The assigned partitions read directly now.
-        var served: Set<Int32> = []
-        /// Where each served partition is handed over: its high watermark at assignment.
+        /// The assigned partitions read directly now, each with where it is handed over: its high
+        /// watermark at assignment. (With `--once`, a partition stays here once read to its end.)
         var ends: [Int32: Int64] = [:]
         /// For the member, after its next poll: partitions to pause (read directly), to resume
         /// (read by itself), and to read on from the offset given (handed over).
         var pauses: [TopicPartition] = []
         var resumes: [TopicPartition] = []
         var handovers: [TopicPartition: Int64] = [:]
-        /// Which served partition ``readDirectly()`` starts with.
+        /// Which partition read directly ``readDirectly()`` starts with.
         var turn = 0
+
+        /// The partition is no longer read directly.
+        func stop(_ partition: Int32) {
+            readers[partition] = nil
+            ends[partition] = nil
+        }
     }
 
     private struct Listener: KafkaRebalanceListener {

@@ -28,14 +28,9 @@ public final class BlockDecompressor {
         output.removeAll(keepingCapacity: true)
         switch codec {
         case .gzip:
-            // Kept only when it ends cleanly: a failed stream cannot be continued.
-            let decompressor = try Self.reuse(&gzip, .gzip)
-            try Self.whole(input, with: decompressor, into: &output)
-            gzip = decompressor
+            try Self.decompress(input, keeping: &gzip, as: .gzip, into: &output)
         case .zstd:
-            let decompressor = try Self.reuse(&zstd, .zstd)
-            try Self.whole(input, with: decompressor, into: &output)
-            zstd = decompressor
+            try Self.decompress(input, keeping: &zstd, as: .zstd, into: &output)
         case .snappy:
             try snappy(input, into: &output)
         case .lz4:
@@ -43,20 +38,17 @@ public final class BlockDecompressor {
         }
     }
 
-    private static func reuse(_ kept: inout Decompressor?, _ format: StreamFormat) throws(CompressionError)
-        -> Decompressor
-    {
-        if let decompressor = kept.take() { return decompressor }
-        return try Decompressor(format: format)
-    }
-
-    private static func whole(
-        _ input: UnsafeRawBufferPointer, with decompressor: Decompressor, into output: inout [UInt8]
-    )
-        throws(CompressionError)
-    {
+    /// One whole stream through the decompressor kept in `kept`, which is kept again only when
+    /// the stream ends cleanly: a failed one cannot be continued.
+    private static func decompress(
+        _ input: UnsafeRawBufferPointer, keeping kept: inout Decompressor?, as format: StreamFormat,
+        into output: inout [UInt8]
+    ) throws(CompressionError) {
+        let decompressor: Decompressor
+        if let reused = kept.take() { decompressor = reused } else { decompressor = try Decompressor(format: format) }
         try decompressor.decompress(input, into: &output)
         try decompressor.finish()
+        kept = decompressor
     }
 
     // MARK: snappy

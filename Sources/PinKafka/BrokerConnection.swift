@@ -64,9 +64,6 @@ final class BrokerConnection {
         storage.deallocate()
     }
 
-    /// The bytes received and not yet consumed.
-    var buffered: Int { writeIndex - readIndex }
-
     func send(_ bytes: [UInt8]) throws(KafkaError) {
         var sent = 0
         while sent < bytes.count {

@@ -77,7 +77,6 @@ public final class KafkaPartitionReader {
     @discardableResult
     public func read(_ body: (KafkaRecordView) throws -> Void) throws -> Int {
         if recordBytesLeft == nil { try fetch() }
-        requestSent = false
         var passed = 0
         while passed == 0, let left = recordBytesLeft {
             if left == 0 {
@@ -230,7 +229,7 @@ public final class KafkaPartitionReader {
         request.int32(correlation)
         request.string("pinpipe")
         request.int32(-1)  // replica: a consumer
-        request.int32(Int32(maxWait.components.seconds * 1000 + maxWait.components.attoseconds / 1_000_000_000_000_000))
+        request.int32(maxWait.kafkaMilliseconds)
         request.int32(1)  // min bytes
         request.int32(Self.fetchMaxBytes)
         request.int8(1)  // read_committed, as librdkafka's default
@@ -246,7 +245,7 @@ public final class KafkaPartitionReader {
     }
 
     private func readResponseHeader() throws(KafkaError) {
-
+        requestSent = false
         let header = try connection.peek(8)
         let size = Int(Int32(bigEndian: header.loadUnaligned(as: Int32.self)))
         let answered = Int32(bigEndian: header.loadUnaligned(fromByteOffset: 4, as: Int32.self))
