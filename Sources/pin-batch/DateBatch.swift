@@ -24,6 +24,18 @@ struct DateBatch {
 
     private var folder: String { "dt=\(date)/" }
 
+    /// A destination directory keeps the hidden temporary files of parts whose writer was killed
+    /// mid-write; those untouched for an hour cannot belong to a live run (a part takes seconds).
+    private func removeAbandonedTemporaryFiles() {
+        guard let directory = dest.store as? LocalDirectoryStore else { return }
+        do {
+            let removed = try directory.removeTemporaryFiles(under: dest.prefix + folder, olderThan: 3600)
+            if removed > 0 { log.info("removed \(removed) temporary files left by runs stopped an hour ago or more") }
+        } catch {
+            log.warning("could not clear old temporary files under \(dest.location)/\(folder): \(error)")
+        }
+    }
+
     /// Raw winning lines cleaned as one batch by a worker (about a thousand rows).
     private static let chunkBytes = 512 << 10
 
@@ -40,6 +52,7 @@ struct DateBatch {
                 "cannot create a staging directory in \(FileManager.default.temporaryDirectory.path): \(error)")
         }
         defer { try? FileManager.default.removeItem(atPath: staging) }
+        removeAbandonedTemporaryFiles()
 
         let listing = try await source.store.list(prefix: source.prefix + folder)
         let objects = listing.compactMap { SourceObject(key: $0.key) }
